@@ -1,0 +1,1 @@
+"""ARM template expressions: parser, evaluator and the standard function library."""

@@ -1,0 +1,193 @@
+"""The deployment graph: the one intermediate representation both front ends produce.
+
+Bicep and ARM JSON templates become a `DeploymentGraph`; lint, plan and the emulator read only this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from armguard.source import Span
+from armguard.values import Unknown
+
+DependencyOrigin = Literal["dependsOn", "reference", "parent", "scope"]
+NodeKind = Literal["resource", "module"]
+DEPLOYMENTS_TYPE = "Microsoft.Resources/deployments"
+
+
+@dataclass(slots=True)
+class Diagnostic:
+    path: str
+    line: int
+    column: int
+    message: str
+    severity: Literal["error", "warning"] = "error"
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}"
+
+
+@dataclass(slots=True)
+class Loop:
+    """A resource or module loop (Bicep `for`, ARM `copy`)."""
+
+    name: str | None = None
+    count: int | None = None
+    mode: Literal["parallel", "serial"] = "parallel"
+    batch_size: int | None = None
+    item: str | None = None
+    index: str | None = None
+    items: Any = None
+    filtered: bool = False
+
+    @property
+    def effective_batch_size(self) -> int | None:
+        """How many iterations Resource Manager runs at once (None: all)."""
+        return self.batch_size if self.mode == "serial" else None
+
+
+@dataclass(slots=True)
+class Dependency:
+    target: str
+    origin: DependencyOrigin
+
+
+@dataclass(slots=True)
+class Node:
+    """One resource or module declaration."""
+
+    symbol: str
+    kind: NodeKind
+    type: str
+    path: str
+    span: Span | None = None
+    api_version: str | None = None
+    name: Any = None
+    existing: bool = False
+    condition: Any = None
+    loop: Loop | None = None
+    parent: str | None = None
+    scope: Any = None
+    dependencies: list[Dependency] = field(default_factory=list)
+    properties: Any = None
+    deployment: str | None = None
+    module_ref: str | None = None
+    module: DeploymentGraph | None = None
+    module_types: list[str] = field(default_factory=list)
+    unresolved: str | None = None
+    instance_names: list[Any] | None = None
+
+    @property
+    def conditional(self) -> bool:
+        return self.condition is not None and self.condition is not True
+
+    @property
+    def line(self) -> int:
+        return self.span.line if self.span else 0
+
+    @property
+    def column(self) -> int:
+        return self.span.column if self.span else 0
+
+    def depends_on(self) -> list[str]:
+        """Distinct symbols this node depends on, in first-seen order."""
+        seen: dict[str, None] = {}
+        for d in self.dependencies:
+            seen.setdefault(d.target, None)
+        return list(seen)
+
+    def deploys(self) -> list[str]:
+        """For a module: the resource types it deploys, recursively, sorted and distinct."""
+        types = set(self.module_types)
+        if self.module is not None:
+            for n in self.module.nodes:
+                if n.existing:
+                    continue
+                if n.kind == "module":
+                    types.update(n.deploys())
+                else:
+                    types.add(n.type)
+        return sorted(types)
+
+
+@dataclass(slots=True)
+class Instance:
+    """One iteration of a node once loops are expanded."""
+
+    node: Node
+    index: int | None
+    name: Any
+
+
+@dataclass(slots=True)
+class DeploymentGraph:
+    path: str
+    language: Literal["bicep", "arm"]
+    target_scope: str = "resourceGroup"
+    nodes: list[Node] = field(default_factory=list)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    errors: list[Diagnostic] = field(default_factory=list)
+
+    def node(self, symbol: str) -> Node | None:
+        for n in self.nodes:
+            if n.symbol == symbol:
+                return n
+        return None
+
+    def edges(self) -> list[tuple[str, str, DependencyOrigin]]:
+        return [(n.symbol, d.target, d.origin) for n in self.nodes for d in n.dependencies]
+
+    def instances(self) -> list[Instance]:
+        """Every node expanded into its iterations where the loop count is known.
+
+        A loop whose count is unknown stays one Instance with index None.
+        """
+        out: list[Instance] = []
+        for n in self.nodes:
+            if n.loop is None:
+                out.append(Instance(n, None, n.name))
+            elif n.loop.count is None:
+                out.append(Instance(n, None, Unknown(f"{n.symbol}[*]", {f"loop:{n.symbol}"})))
+            else:
+                names = n.instance_names
+                for i in range(n.loop.count):
+                    name = names[i] if names is not None and i < len(names) else Unknown(
+                        f"{n.symbol}[{i}].name", {f"loop:{n.symbol}"})
+                    out.append(Instance(n, i, name))
+        return out
+
+
+def inspect_json(graph: DeploymentGraph) -> dict[str, Any]:
+    """The `armguard inspect --format json` shape, the same for both languages."""
+    resources = []
+    for n in graph.nodes:
+        resources.append({
+            "symbol": n.symbol,
+            "kind": n.kind,
+            "type": n.type,
+            "apiVersion": n.api_version,
+            "deploys": n.deploys() if n.kind == "module" else [],
+            "line": n.line,
+            "column": n.column,
+            "loop": None if n.loop is None else {
+                "batchSize": n.loop.effective_batch_size,
+                "count": n.loop.count,
+                "mode": n.loop.mode,
+            },
+            "existing": n.existing,
+            "conditional": n.conditional,
+            "parent": n.parent,
+            "dependsOn": n.depends_on(),
+            "module": n.module_ref,
+            "unresolved": n.unresolved,
+        })
+    return {
+        "file": graph.path,
+        "language": graph.language,
+        "targetScope": graph.target_scope,
+        "resources": resources,
+        "errors": [{"line": e.line, "column": e.column, "message": e.message, "path": e.path}
+                   for e in graph.errors],
+    }

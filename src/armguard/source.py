@@ -1,0 +1,94 @@
+"""Source text with positions: offsets to line/column, character to byte offsets."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from pathlib import Path
+
+from armguard.errors import ArmguardError
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A region of a source file. Lines and columns are 1-based; offsets are 0-based character offsets."""
+
+    start: int
+    end: int
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    start_byte: int
+    end_byte: int
+
+
+class SourceFile:
+    """The text of one file and a line table for turning offsets into positions."""
+
+    __slots__ = ("_ascii", "_line_starts", "path", "text")
+
+    def __init__(self, path: str, text: str):
+        self.path = path
+        self.text = text
+        starts = [0]
+        find = text.find
+        i = find("\n")
+        while i != -1:
+            starts.append(i + 1)
+            i = find("\n", i + 1)
+        self._line_starts = starts
+        self._ascii = text.isascii()
+
+    @classmethod
+    def read(cls, path: str | Path) -> SourceFile:
+        """Read a UTF-8 text file (BOM allowed), rejecting binary or undecodable input clearly."""
+        p = Path(path)
+        try:
+            data = p.read_bytes()
+        except IsADirectoryError:
+            raise ArmguardError("is a directory, not a file", path=str(path)) from None
+        except FileNotFoundError:
+            raise ArmguardError("file not found", path=str(path)) from None
+        except OSError as e:
+            raise ArmguardError(f"cannot read file: {e.strerror}", path=str(path)) from None
+        return cls.from_bytes(str(path), data)
+
+    @classmethod
+    def from_bytes(cls, path: str, data: bytes) -> SourceFile:
+        if b"\x00" in data:
+            raise ArmguardError("binary file (contains NUL bytes), not a text template", path=path)
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            line = data[: e.start].count(b"\n") + 1
+            raise ArmguardError(f"not valid UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start})",
+                                path=path, line=line) from None
+        return cls(path, text)
+
+    @property
+    def line_count(self) -> int:
+        return len(self._line_starts)
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of a character offset."""
+        idx = bisect_right(self._line_starts, offset) - 1
+        return idx + 1, offset - self._line_starts[idx] + 1
+
+    def byte_offset(self, offset: int) -> int:
+        if self._ascii:
+            return offset
+        return len(self.text[:offset].encode("utf-8"))
+
+    def span(self, start: int, end: int) -> Span:
+        line, col = self.position(start)
+        end_line, end_col = self.position(end)
+        return Span(start, end, line, col, end_line, end_col, self.byte_offset(start), self.byte_offset(end))
+
+    def line_text(self, line: int) -> str:
+        """The text of a 1-based line, without its line ending."""
+        if line < 1 or line > len(self._line_starts):
+            return ""
+        start = self._line_starts[line - 1]
+        end = self._line_starts[line] if line < len(self._line_starts) else len(self.text)
+        return self.text[start:end].rstrip("\r\n")
