@@ -8,6 +8,7 @@ Values that cannot be known offline come back as `armguard.values.Unknown`.
 from __future__ import annotations
 
 import dataclasses
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,9 +35,9 @@ __all__ = [
     "EvaluationError",
     "Lambda",
     "ResourceRef",
+    "call_user_function",
     "evaluate",
     "evaluate_expr",
-    "call_user_function",
     "user_functions",
 ]
 
@@ -154,7 +155,9 @@ class EvalContext:
     """Everything an expression can see.
 
     `parameters` maps parameter names to their values (already resolved; use an Unknown for a
-    parameter without a value). `variables` holds the raw `variables` section: each variable is
+    parameter without a value). `parameter_defaults` optionally holds the raw `defaultValue` of
+    parameters missing from `parameters`; they are evaluated on first use (they may refer to
+    other parameters) and memoized. `variables` holds the raw `variables` section: each variable is
     evaluated on first use and memoized. `functions` holds user-defined functions, either as the
     template's `functions` section (a list) or as a dict keyed by "namespace.name".
     `copy_indexes` maps loop names to their current index; the None key is the innermost loop.
@@ -163,6 +166,7 @@ class EvalContext:
     """
 
     parameters: dict[str, Any] = field(default_factory=dict)
+    parameter_defaults: dict[str, Any] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
     functions: dict[str, Any] | list[Any] = field(default_factory=dict)
     copy_indexes: dict[str | None, Any] = field(default_factory=dict)
@@ -181,6 +185,7 @@ class EvalContext:
     _variable_cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     _variables_in_progress: list[str] = field(default_factory=list, repr=False, compare=False)
     _variable_index: dict[str, tuple[str, Any]] | None = field(default=None, repr=False, compare=False)
+    _random_draws: list[int] = field(default_factory=lambda: [0], repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.functions, list):
@@ -201,34 +206,49 @@ class EvalContext:
     def with_lambda_variables(self, values: dict[str, Any]) -> EvalContext:
         return dataclasses.replace(self, lambda_variables={**self.lambda_variables, **values})
 
+    def next_random(self, bits: int) -> int:
+        """Deterministic pseudo-random bits for newGuid(): the n-th draw depends only on `seed`."""
+        draw = self._random_draws[0]
+        self._random_draws[0] += 1
+        return random.Random(f"{self.seed}:{draw}").getrandbits(bits)
+
     # -- lookups --------------------------------------------------------------------------
 
     def parameter(self, name: str) -> Any:
         key = ci_find_key(self.parameters, name)
+        if key is not None:
+            return self.parameters[key]
+        key = ci_find_key(self.parameter_defaults, name)
         if key is None:
             raise EvaluationError(f"the template has no parameter '{name}'")
-        return self.parameters[key]
+        return self._lazy("parameter", key, lambda base: evaluate(self.parameter_defaults[key], base))
 
     def variable(self, name: str) -> Any:
-        low = name.lower()
-        if low in self._variable_cache:
-            return self._variable_cache[low]
         if self._variable_index is None:
             self._variable_index = _index_variables(self.variables)
-        entry = self._variable_index.get(low)
+        entry = self._variable_index.get(name.lower())
         if entry is None:
             raise EvaluationError(f"the template has no variable '{name}'")
-        if low in self._variables_in_progress:
-            cycle = [*self._variables_in_progress[self._variables_in_progress.index(low):], low]
-            raise EvaluationError(f"variables refer to each other in a cycle: {' -> '.join(cycle)}")
-        self._variables_in_progress.append(low)
+        kind, raw = entry
+        if kind == "copy":
+            return self._lazy("variable", name, lambda base: _expand_copy(raw, base, "variable copy"))
+        return self._lazy("variable", name, lambda base: evaluate(raw, base))
+
+    def _lazy(self, kind: str, name: str, compute: Callable[[EvalContext], Any]) -> Any:
+        """Evaluate a parameter default or variable once, detecting cycles between them."""
+        key = f"{kind} {name.lower()}"
+        if key in self._variable_cache:
+            return self._variable_cache[key]
+        in_progress = self._variables_in_progress
+        if key in in_progress:
+            cycle = [k.split(" ", 1)[1] for k in [*in_progress[in_progress.index(key):], key]]
+            raise EvaluationError(f"{kind}s refer to each other in a cycle: {' -> '.join(cycle)}")
+        in_progress.append(key)
         try:
-            base = dataclasses.replace(self, copy_indexes={}, lambda_variables={})
-            kind, raw = entry
-            value = _expand_copy(raw, base, "variable copy") if kind == "copy" else evaluate(raw, base)
+            value = compute(dataclasses.replace(self, copy_indexes={}, lambda_variables={}))
         finally:
-            self._variables_in_progress.pop()
-        self._variable_cache[low] = value
+            in_progress.pop()
+        self._variable_cache[key] = value
         return value
 
     def copy_index(self, name: str | None) -> Any:

@@ -234,7 +234,7 @@ def try_get(value, *keys, text, name):
             i = expect("tryGet", key, ("int",), "an int index for an array")
             current = current[i] if 0 <= i < len(current) else None
         else:
-            raise fail("tryGet", f"expects an object or array, got {type_name(current)}")
+            return None  # like a missing property: AVM modules rely on tryGet('S0', 'capacity') being null
     return current
 
 
@@ -319,13 +319,3 @@ def intersection(*values):
                 result.append(item)
         return result
     raise fail("intersection", f"expects all arrays or all objects, got {', '.join(type_name(v) for v in values)}")
-
-
-@builtin("join")
-def join(values, delimiter):
-    parts = []
-    for v in expect_list("join", values):
-        expect("join", v, ("string", "int", "float", "bool"), "an array of strings")
-        parts.append(to_text(v))
-    return expect_str("join", delimiter).join(parts)
-

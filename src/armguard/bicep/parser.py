@@ -399,10 +399,7 @@ class _Parser:
                 if self.kind() == "}":
                     break
                 t = self.cur()
-                if t.kind == "id":
-                    self.advance()
-                    name = t.value
-                elif t.kind == "str":
+                if t.kind == "id" or t.kind == "str":
                     self.advance()
                     name = t.value
                 else:
@@ -624,7 +621,6 @@ class _Parser:
 
     def postfix_expr(self) -> Expr:
         expr = self.primary()
-        toks = self.toks
         while True:
             t = self.cur()
             k = t.kind

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 
 @dataclass(slots=True, eq=False)
@@ -42,7 +41,7 @@ class StringLiteral(Node):
     Without interpolation `parts` is a single str (possibly empty) and `value` returns it.
     """
 
-    parts: list[Union[str, Expr]]
+    parts: list[str | Expr]
     multiline: bool = False
 
     @property
@@ -61,7 +60,7 @@ class Spread(Node):
 
 @dataclass(slots=True, eq=False)
 class ObjectProperty(Node):
-    key: Union[str, StringLiteral]
+    key: str | StringLiteral
     key_start: int
     value: Expr
     decorators: list[Decorator] = field(default_factory=list)
@@ -75,7 +74,7 @@ class ObjectProperty(Node):
 
 @dataclass(slots=True, eq=False)
 class ObjectExpr(Node):
-    items: list[Union[ObjectProperty, Spread, ResourceDecl]]
+    items: list[ObjectProperty | Spread | ResourceDecl]
 
     @property
     def properties(self) -> list[ObjectProperty]:
@@ -98,7 +97,7 @@ class ObjectExpr(Node):
 
 @dataclass(slots=True, eq=False)
 class ArrayExpr(Node):
-    items: list[Union[Expr, Spread]]
+    items: list[Expr | Spread]
 
 
 @dataclass(slots=True, eq=False)
@@ -207,9 +206,9 @@ class ErrorExpr(Node):
     message: str
 
 
-Expr = Union[Identifier, IntLiteral, BoolLiteral, NullLiteral, StringLiteral, ObjectExpr, ArrayExpr, Unary,
-             Binary, Ternary, Paren, PropertyAccess, IndexAccess, ChildAccess, NonNull, Call, Lambda,
-             ForExpr, IfExpr, ErrorExpr]
+Expr = (Identifier | IntLiteral | BoolLiteral | NullLiteral | StringLiteral | ObjectExpr | ArrayExpr | Unary
+        | Binary | Ternary | Paren | PropertyAccess | IndexAccess | ChildAccess | NonNull | Call | Lambda
+        | ForExpr | IfExpr | ErrorExpr)
 
 
 # ---------------------------------------------------------------------- types
@@ -286,8 +285,8 @@ class TypeParen(Node):
     inner: TypeExpr
 
 
-TypeExpr = Union[TypeRef, TypeLiteral, TypeUnion, TypeArray, TypeNullable, TypeObject, TypeTuple, TypeMember,
-                 TypeResource, TypeParen]
+TypeExpr = (TypeRef | TypeLiteral | TypeUnion | TypeArray | TypeNullable | TypeObject | TypeTuple | TypeMember
+            | TypeResource | TypeParen)
 
 
 # ----------------------------------------------------------------- statements
@@ -390,7 +389,7 @@ class ImportDecl(Statement):
 class ExtensionDecl(Statement):
     """`extension name`, `extension 'ref'`, with optional `with {...}` and `as alias` (also legacy `provider`)."""
 
-    spec: Union[str, StringLiteral]
+    spec: str | StringLiteral
     config: Expr | None
     alias: str | None
 

@@ -1,0 +1,667 @@
+"""ARM template -> DeploymentGraph: resources, copy loops, conditions, dependencies, nested deployments.
+
+Evaluation follows Resource Manager: expressions see the template's parameters and variables;
+a resource loop's per-iteration values use an unknown copy index (its names are also evaluated
+for every iteration when the count is known); nested templates with
+`expressionEvaluationOptions.scope` "inner" get their own parameters from the deployment's
+`parameters`, "outer" ones (the default) see the enclosing template's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from armguard.arm.evaluator import EvalContext, evaluate
+from armguard.arm.expressions import parse_template_string
+from armguard.arm.graph_refs import (
+    ResourceIndex,
+    flatten,
+    has_unknown,
+    readable_name,
+    resource_key,
+    runtime_targets,
+    string_parts,
+)
+from armguard.arm.parameters import key_vault_reference, resolve_parameters, undeclared
+from armguard.arm.template import (
+    JsonPath,
+    ResourceDecl,
+    Template,
+    field_value,
+    format_path,
+    get_field,
+    template_from_object,
+)
+from armguard.errors import ArmguardError
+from armguard.model import Dependency, DeploymentGraph, Diagnostic, Loop, Node
+from armguard.values import Unknown
+
+MAX_COPY_COUNT = 800  # Resource Manager's limit on copy loops (and on resources per template)
+MAX_NESTING = 32
+
+# (relativePath as written, file of the template that links it) -> the linked template.
+LinkLoader = Callable[[str, str], Template]
+
+_SCOPE_FIELDS = ("scope", "subscriptionId", "resourceGroup", "managementGroup")
+_NOT_SCANNED_FOR_REFERENCES = frozenset({"dependson", "copy", "type", "apiversion", "comments", "metadata",
+                                         "resources"})
+
+
+@dataclass(frozen=True)
+class _Options:
+    strict: bool
+    link_loader: LinkLoader | None
+    linked_files: tuple[str, ...]
+    depth: int
+
+
+def build_graph(template: Template, supplied: Mapping[str, Any] | None = None, *, strict: bool = False,
+                link_loader: LinkLoader | None = None, supplied_from: str | None = None,
+                context: Mapping[str, Any] | None = None) -> DeploymentGraph:
+    """The deployment graph of a template given parameter values (missing ones become Unknown).
+
+    `strict` makes a required parameter without a value an error (a deployment needs them all);
+    `link_loader` loads `templateLink.relativePath` templates; `supplied_from` names the file the
+    values come from, for messages; `context` gives EvalContext scope values (`resource_group`,
+    `subscription`, `deployment`, ...) where the deployment goes, when known.
+    """
+    options = _Options(strict, link_loader, (template.path,), 0)
+    builder = _Builder(template, options, deployment=None, lenient=False)
+    return builder.build(supplied or {}, None, supplied_from=supplied_from, context=offline_context(context))
+
+
+def offline_context(given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Scope values for EvalContext: the given ones, else placeholders, but an unknown location.
+
+    The evaluator's placeholder location would pick one branch of location-dependent logic as if
+    the region were known; offline it is not.
+    """
+    out = dict(given or {})
+    if "resource_group" not in out:
+        group = dict(EvalContext().resource_group)
+        group["location"] = Unknown("resourceGroup().location", {"runtime:resourceGroup().location"})
+        out["resource_group"] = group
+    return out
+
+
+@dataclass
+class _Resource:
+    """A declaration with what was worked out for it while building its node."""
+
+    decl: ResourceDecl
+    node: Node
+    item_ctx: EvalContext
+    name_key: str
+
+
+class _Builder:
+    """Builds the graph of one template (the file's, a nested one or a linked one)."""
+
+    def __init__(self, template: Template, options: _Options, *, deployment: str | None, lenient: bool):
+        self.t = template
+        self.options = options
+        self.deployment = deployment
+        self.lenient = lenient
+        self.graph = DeploymentGraph(path=template.path, language="arm", target_scope=template.target_scope)
+        self.ctx = EvalContext()
+
+    # -- entry ------------------------------------------------------------------------------
+
+    def build(self, supplied: Mapping[str, Any], outer: EvalContext | None, *, supplied_from: str | None = None,
+              context: dict[str, Any] | None = None) -> DeploymentGraph:
+        """`outer`: the enclosing context for an outer-scope nested template; `context`: scope values."""
+        if outer is not None:
+            self.ctx = outer
+        else:
+            self.ctx = self._context(supplied, supplied_from, context or {})
+        resources = [self._resource(decl, symbol) for decl, symbol in zip(self.t.resources, self._symbols(),
+                                                                           strict=True)]
+        index = ResourceIndex()
+        for r in resources:
+            index.add(r.node.symbol, resource_key(r.node.type, r.name_key), r.node.loop.name if r.node.loop else None)
+        for r in resources:
+            self._dependencies(r, index, resources)
+        self.graph.nodes = [r.node for r in resources]
+        self._check_cycles(resources)
+        self.graph.outputs = self._outputs()
+        return self.graph
+
+    def _context(self, supplied: Mapping[str, Any], supplied_from: str | None,
+                 context: dict[str, Any]) -> EvalContext:
+        t = self.t
+        section_key = get_field(t.data, "parameters")[0] or "parameters"
+        section = (*t.base, section_key)
+        extra = undeclared(t.parameters, supplied)
+        if extra:
+            message = f"parameter{'s' if len(extra) > 1 else ''} not declared by the template: {', '.join(extra)}"
+            if self.options.strict and not self.lenient:
+                raise ArmguardError(message, path=supplied_from or t.path)
+            self.graph.errors.append(self._diagnostic(message, section, "warning"))
+
+        def evaluate_default(name: str, raw: Any) -> Any:
+            return self._eval(raw, self.ctx, (*section, name, "defaultValue"), self.lenient)
+
+        values = resolve_parameters(t.parameters, t.definitions, supplied, evaluate_default,
+                                    strict=self.options.strict and not self.lenient, fail=self._fail,
+                                    section=section)
+        self.ctx = EvalContext(parameters=values, variables=t.variables, functions=t.functions,
+                               scope=t.target_scope, **context)
+        try:
+            self.graph.parameters = values.resolve_all()
+        except ArmguardError as e:
+            raise self._located(e, section) from None
+        return self.ctx
+
+    # -- symbols ----------------------------------------------------------------------------
+
+    def _symbols(self) -> list[str]:
+        if self.t.symbolic:
+            return [decl.symbol or "" for decl in self.t.resources]
+        taken: dict[str, int] = {}
+        symbols: list[str] = []
+        by_decl: dict[int, str] = {}
+        for decl in self.t.resources:
+            base = self._classic_symbol(decl, by_decl)
+            count = taken.get(base.lower(), 0) + 1
+            taken[base.lower()] = count
+            symbol = base if count == 1 else f"{base}_{count}"
+            by_decl[id(decl)] = symbol
+            symbols.append(symbol)
+        return symbols
+
+    @staticmethod
+    def _classic_symbol(decl: ResourceDecl, by_decl: dict[int, str]) -> str:
+        copy = decl.get("copy")
+        if isinstance(copy, dict) and isinstance(field_value(copy, "name"), str):
+            return field_value(copy, "name")
+        try:
+            readable = readable_name(parse_template_string(decl.get("name")))
+        except ArmguardError:
+            readable = None
+        if not readable:
+            readable = decl.type.rsplit("/", 1)[-1]
+        if decl.parent is not None:
+            readable = f"{by_decl.get(id(decl.parent), '?')}/{readable}"
+        return readable
+
+    # -- one resource -----------------------------------------------------------------------
+
+    def _resource(self, decl: ResourceDecl, symbol: str) -> _Resource:
+        lenient = self.lenient
+        loop = self._loop(decl, symbol, lenient)
+        item_ctx = self.ctx
+        if loop is not None:
+            unknown_index = Unknown(f"copyIndex('{loop.name}')", {f"loop:{symbol}"})
+            item_ctx = item_ctx.with_copy_index(None, unknown_index).with_copy_index(loop.name, unknown_index)
+        condition = self._condition(decl, item_ctx, lenient)
+        # Resource Manager evaluates a resource only when it deploys: errors in one that may not
+        # (condition not known true, or no iterations) only make its values unknown.
+        lenient = lenient or (condition is not None and condition is not True) or (loop is not None
+                                                                                  and loop.count == 0)
+        name = self._name(decl, item_ctx, lenient)
+        node = Node(
+            symbol=symbol,
+            kind="module" if decl.is_deployment else "resource",
+            type=decl.type,
+            path=self.t.path,
+            span=self.t.span(decl.path) or self._near_span(decl.path),
+            api_version=decl.get("apiVersion"),
+            name=name,
+            existing=decl.get("existing") is True,
+            condition=condition,
+            loop=loop,
+            scope=self._scope(decl, item_ctx, lenient),
+            properties=self._properties(decl, item_ctx, lenient),
+            deployment=self.deployment,
+        )
+        if loop is not None and loop.count is not None:
+            node.instance_names = [self._name(decl, self._iteration(loop.name, i), lenient)
+                                   for i in range(loop.count)]
+        if decl.is_deployment:
+            self._module(decl, node, item_ctx, lenient)
+        return _Resource(decl, node, item_ctx, self._name_key(decl, item_ctx))
+
+    def _iteration(self, loop_name: str | None, i: int) -> EvalContext:
+        return self.ctx.with_copy_index(None, i).with_copy_index(loop_name, i)
+
+    def _loop(self, decl: ResourceDecl, symbol: str, lenient: bool) -> Loop | None:
+        copy_key, copy = get_field(decl.data, "copy")
+        if copy_key is None:
+            return None
+        path = (*decl.path, copy_key)
+        name = field_value(copy, "name")
+        count_key, raw_count = get_field(copy, "count")
+        count = self._eval(raw_count, self.ctx, (*path, count_key), lenient)
+        if isinstance(count, Unknown):
+            count = None
+        elif isinstance(count, bool) or not isinstance(count, int):
+            raise self.t.error(f"copy count must be an int, got {_kind(count)}", (*path, count_key))
+        elif not 0 <= count <= MAX_COPY_COUNT:
+            raise self.t.error(f"copy count is {count}; it must be between 0 and {MAX_COPY_COUNT}",
+                               (*path, count_key))
+        mode = str(field_value(copy, "mode", "parallel")).lower()
+        batch: Any = None
+        if mode == "serial":
+            batch_key, raw_batch = get_field(copy, "batchSize")
+            batch = 1 if batch_key is None else self._eval(raw_batch, self.ctx, (*path, batch_key), lenient)
+            if isinstance(batch, Unknown):
+                batch = None
+            elif isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+                raise self.t.error(f"copy batchSize must be a positive int, got {batch!r}", (*path, batch_key))
+        return Loop(name=name, count=count, mode="serial" if mode == "serial" else "parallel", batch_size=batch)
+
+    def _condition(self, decl: ResourceDecl, ctx: EvalContext, lenient: bool) -> Any:
+        key, raw = get_field(decl.data, "condition")
+        if key is None:
+            return None
+        value = self._eval(raw, ctx, decl.key_path("condition"), lenient)
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if not isinstance(value, bool | Unknown):
+            raise self.t.error(f"condition must be a bool, got {_kind(value)}", decl.key_path("condition"))
+        return value
+
+    def _name(self, decl: ResourceDecl, ctx: EvalContext, lenient: bool) -> Any:
+        own = self._eval(decl.get("name"), ctx, decl.key_path("name"), lenient)
+        if decl.parent is None:
+            return own
+        parent = self._name(decl.parent, ctx, lenient)
+        if isinstance(parent, str) and isinstance(own, str):
+            return f"{parent}/{own}"
+        return Unknown(f"{_text(parent)}/{_text(own)}", _deps(parent) | _deps(own))
+
+    def _name_key(self, decl: ResourceDecl, ctx: EvalContext) -> str:
+        parts = []
+        chain: ResourceDecl | None = decl
+        while chain is not None:
+            try:
+                parsed = parse_template_string(chain.get("name"))
+            except ArmguardError:
+                parsed = chain.get("name")
+            parts = [*string_parts(parsed, ctx), "/", *parts]
+            chain = chain.parent
+        return flatten(parts)
+
+    def _scope(self, decl: ResourceDecl, ctx: EvalContext, lenient: bool) -> dict[str, Any] | None:
+        fields = [*_SCOPE_FIELDS, "location"] if decl.is_deployment else _SCOPE_FIELDS
+        scope: dict[str, Any] = {}
+        for name in fields:
+            key, raw = get_field(decl.data, name)
+            if key is not None:
+                scope[name] = self._eval(raw, ctx, (*decl.path, key), lenient)
+        return scope or None
+
+    def _properties(self, decl: ResourceDecl, ctx: EvalContext, lenient: bool) -> Any:
+        key, raw = get_field(decl.data, "properties")
+        if key is None:
+            return None
+        if decl.is_deployment and isinstance(raw, dict):
+            template_key = get_field(raw, "template")[0]
+            raw = {k: v for k, v in raw.items() if k != template_key}
+        return self._eval(raw, ctx, (*decl.path, key), lenient)
+
+    # -- nested and linked deployments ------------------------------------------------------
+
+    def _module(self, decl: ResourceDecl, node: Node, ctx: EvalContext, lenient: bool) -> None:
+        props_key, props = get_field(decl.data, "properties")
+        if not isinstance(props, dict):
+            node.unresolved = "the deployment has no properties"
+            return
+        props_path = (*decl.path, props_key)
+        options = field_value(props, "expressionEvaluationOptions", {})
+        inner = isinstance(options, dict) and str(field_value(options, "scope", "outer")).lower() == "inner"
+        template_key, raw_template = get_field(props, "template")
+        if self.options.depth >= MAX_NESTING:
+            node.unresolved = f"deployments nest more than {MAX_NESTING} levels deep"
+            return
+        try:
+            if template_key is not None:
+                nested = self._inline_template(raw_template, (*props_path, template_key), ctx, lenient, node)
+                if nested is None:
+                    return
+                # A template computed by an expression is deployed as it evaluates: its own
+                # expressions (escaped in the outer template) run in the nested deployment.
+                inner = inner or isinstance(raw_template, str)
+                options_ = dataclasses.replace(self.options, depth=self.options.depth + 1)
+            else:
+                linked = self._linked_template(props, props_path, ctx, lenient, node)
+                if linked is None:
+                    return
+                nested, options_ = linked
+                inner = True
+            builder = _Builder(nested, options_, deployment=node.symbol, lenient=lenient)
+            if inner:
+                supplied = self._module_parameters(props, props_path, ctx, lenient, node)
+                node.module = builder.build(supplied, None, context=self._module_context(node),
+                                            supplied_from=self.t.path)
+            else:
+                node.module = builder.build({}, ctx)
+        except ArmguardError as e:
+            if not lenient:
+                raise
+            node.unresolved = f"not evaluated: {e.message}"
+
+    def _inline_template(self, raw: Any, path: JsonPath, ctx: EvalContext, lenient: bool,
+                         node: Node) -> Template | None:
+        value = raw
+        if isinstance(raw, str):
+            value = self._eval(raw, ctx, path, lenient)
+            if isinstance(value, Unknown):
+                node.unresolved = f"the template is computed at deployment time: {value.text}"
+                return None
+        return template_from_object(value, self.t.source, self.t.locator, path, self.t.target_scope)
+
+    def _linked_template(self, props: dict[str, Any], props_path: JsonPath, ctx: EvalContext, lenient: bool,
+                         node: Node) -> tuple[Template, _Options] | None:
+        link_key, link = get_field(props, "templateLink")
+        if link_key is None or not isinstance(link, dict):
+            node.unresolved = "the deployment has neither a template nor a templateLink"
+            return None
+        link_path = (*props_path, link_key)
+        values = {}
+        for name in ("relativePath", "uri", "id"):
+            key, raw = get_field(link, name)
+            if key is not None:
+                values[name] = self._eval(raw, ctx, (*link_path, key), lenient)
+        relative = values.get("relativePath")
+        if isinstance(relative, str):
+            node.module_ref = relative
+            if self.options.link_loader is None:
+                node.unresolved = f"linked template '{relative}' is not loaded (no file context)"
+                return None
+            nested = self.options.link_loader(relative, self.t.path)
+            if nested.path in self.options.linked_files:
+                chain = " -> ".join([*self.options.linked_files, nested.path])
+                raise self.t.error(f"linked templates include each other in a cycle: {chain}", link_path)
+            options = dataclasses.replace(self.options, linked_files=(*self.options.linked_files, nested.path),
+                                          depth=self.options.depth + 1)
+            return nested, options
+        if "uri" in values:
+            uri = values["uri"]
+            node.module_ref = uri if isinstance(uri, str) else _text(uri)
+            node.unresolved = f"linked template at a URI is not fetched: {node.module_ref}"
+        elif "id" in values:
+            spec = values["id"]
+            node.module_ref = spec if isinstance(spec, str) else _text(spec)
+            node.unresolved = f"template spec is not fetched: {node.module_ref}"
+        elif isinstance(relative, Unknown):
+            node.module_ref = relative.text
+            node.unresolved = f"linked template path is not known offline: {relative.text}"
+        else:
+            node.unresolved = "templateLink has no relativePath, uri or id"
+        return None
+
+    def _module_parameters(self, props: dict[str, Any], props_path: JsonPath, ctx: EvalContext, lenient: bool,
+                           node: Node) -> dict[str, Any]:
+        key, raw = get_field(props, "parameters")
+        if key is None:  # no values, or a parametersLink we do not fetch: parameters stay unknown
+            return {}
+        path = (*props_path, key)
+        evaluated = self._eval(raw, ctx, path, lenient)
+        if isinstance(evaluated, Unknown):
+            return {}
+        if not isinstance(evaluated, dict):
+            raise self.t.error(f"deployment parameters must be an object, got {_kind(evaluated)}", path)
+        supplied: dict[str, Any] = {}
+        for name, entry in evaluated.items():
+            if isinstance(entry, Unknown):
+                supplied[name] = Unknown(entry.text, entry.deps | {f"param:{name}"})
+            elif isinstance(entry, dict) and get_field(entry, "value")[0] is not None:
+                supplied[name] = field_value(entry, "value")
+            elif isinstance(entry, dict) and get_field(entry, "reference")[0] is not None:
+                supplied[name] = key_vault_reference(name, field_value(entry, "reference"))
+            else:
+                raise self.t.error(f"deployment parameter '{name}' must be an object with a 'value'", (*path, name))
+        return supplied
+
+    def _module_context(self, node: Node) -> dict[str, Any]:
+        """deployment(), resourceGroup() and subscription() as the nested deployment sees them."""
+        outer = self.ctx
+        scope = node.scope or {}
+        out: dict[str, Any] = {"deployment": {**outer.deployment, "name": node.name},
+                               "environment": outer.environment, "tenant": outer.tenant}
+        subscription = dict(outer.subscription)
+        sub_id = scope.get("subscriptionId")
+        if sub_id is not None:
+            subscription.update(subscriptionId=sub_id, id=_join_id("/subscriptions/", sub_id))
+        out["subscription"] = subscription
+        group = scope.get("resourceGroup")
+        if group is not None:
+            out["resource_group"] = {
+                **outer.resource_group,
+                "name": group,
+                "id": _join_id(f"/subscriptions/{_text(subscription['subscriptionId'])}/resourceGroups/", group),
+                "location": Unknown("resourceGroup().location", _deps(group)),
+            }
+        elif sub_id is None:
+            out["resource_group"] = outer.resource_group
+        if outer.management_group is not None:
+            out["management_group"] = outer.management_group
+        return out
+
+    # -- dependencies -----------------------------------------------------------------------
+
+    def _dependencies(self, r: _Resource, index: ResourceIndex, resources: list[_Resource]) -> None:
+        node, decl = r.node, r.decl
+        explicit = self._explicit_dependencies(r, index)
+        for target in explicit:
+            node.dependencies.append(Dependency(target, "dependsOn"))
+        for target in self._implicit_dependencies(r, index):
+            if target != node.symbol:
+                node.dependencies.append(Dependency(target, "reference"))
+        node.parent = self._parent(r, index, explicit, resources)
+        if node.parent is not None:
+            node.dependencies.append(Dependency(node.parent, "parent"))
+        scope_key, raw_scope = get_field(decl.data, "scope")
+        if scope_key is not None and isinstance(raw_scope, str) and not decl.is_deployment:
+            for target in self._resolve(raw_scope, r.item_ctx, index):
+                if target != node.symbol:
+                    node.dependencies.append(Dependency(target, "scope"))
+
+    def _explicit_dependencies(self, r: _Resource, index: ResourceIndex) -> list[str]:
+        deps_key, deps = get_field(r.decl.data, "dependsOn")
+        targets: list[str] = []
+        for i, raw in enumerate(deps or []):
+            found = self._resolve(raw, r.item_ctx, index)
+            if not found:
+                key = self._reference_key(raw, r.item_ctx)
+                if key is not None and not has_unknown(key):
+                    self.graph.errors.append(self._diagnostic(
+                        f"dependsOn '{raw}' matches no resource of this template", (*r.decl.path, deps_key, i),
+                        "warning"))
+            targets.extend(t for t in found if t not in targets)
+        return targets
+
+    def _implicit_dependencies(self, r: _Resource, index: ResourceIndex) -> list[str]:
+        found: list[str] = []
+        for key, value in r.decl.data.items():
+            if key.lower() in _NOT_SCANNED_FOR_REFERENCES:
+                continue
+            if key.lower() == "properties" and r.decl.is_deployment and isinstance(value, dict):
+                value = self._deployment_scanned_properties(value)
+            for target_expr in runtime_targets(value):
+                ref = flatten(string_parts(target_expr, r.item_ctx))
+                found.extend(t for t in index.resolve(ref, symbolic=self.t.symbolic) if t not in found)
+        return found
+
+    @staticmethod
+    def _deployment_scanned_properties(props: dict[str, Any]) -> dict[str, Any]:
+        """An inner-scope template's expressions run in the nested deployment, not here."""
+        options = field_value(props, "expressionEvaluationOptions", {})
+        inner = isinstance(options, dict) and str(field_value(options, "scope", "outer")).lower() == "inner"
+        template_key, template = get_field(props, "template")
+        if template_key is None or (not inner and not isinstance(template, str)):
+            return props
+        return {k: v for k, v in props.items() if k != template_key}
+
+    def _resolve(self, raw: Any, ctx: EvalContext, index: ResourceIndex) -> list[str]:
+        key = self._reference_key(raw, ctx)
+        return [] if key is None else index.resolve(key, symbolic=self.t.symbolic)
+
+    @staticmethod
+    def _reference_key(raw: Any, ctx: EvalContext) -> str | None:
+        if not isinstance(raw, str):
+            return None
+        try:
+            parsed = parse_template_string(raw)
+        except ArmguardError:
+            return None
+        return flatten(string_parts(parsed, ctx))
+
+    def _parent(self, r: _Resource, index: ResourceIndex, explicit: list[str],
+                resources: list[_Resource]) -> str | None:
+        node, decl = r.node, r.decl
+        if decl.parent is not None:
+            for other in resources:
+                if other.decl is decl.parent:
+                    return other.node.symbol
+        if self.t.symbolic and "::" in node.symbol:
+            found = index.symbol_of(node.symbol.rsplit("::", 1)[0].lower())
+            if found:
+                return found
+        segments = node.type.split("/")
+        if len(segments) <= 2:
+            return None
+        parent_type = "/".join(segments[:-1]).lower()
+        names = [s for s in r.name_key.split("/") if s]
+        if len(names) >= 2:
+            for symbol in index.by_key.get(resource_key(parent_type, "/".join(names[:-1])), []):
+                if symbol != node.symbol:
+                    return symbol
+        by_symbol = {o.node.symbol: o.node for o in resources}
+        candidates = [s for s in explicit if s in by_symbol and by_symbol[s].type.lower() == parent_type]
+        return candidates[0] if len(candidates) == 1 else None
+
+    def _check_cycles(self, resources: list[_Resource]) -> None:
+        edges = {r.node.symbol: r.node.depends_on() for r in resources}
+        state: dict[str, int] = {}  # 1: on the current path, 2: done
+        for start in edges:
+            if state.get(start):
+                continue
+            stack: list[tuple[str, int]] = [(start, 0)]
+            path: list[str] = [start]
+            state[start] = 1
+            while stack:
+                symbol, i = stack[-1]
+                targets = edges.get(symbol, [])
+                if i >= len(targets):
+                    stack.pop()
+                    path.pop()
+                    state[symbol] = 2
+                    continue
+                stack[-1] = (symbol, i + 1)
+                target = targets[i]
+                if target not in edges:
+                    continue
+                if state.get(target) == 1:
+                    cycle = [*path[path.index(target):], target]
+                    where = next(r for r in resources if r.node.symbol == target).decl
+                    raise self.t.error(f"circular dependency: {' -> '.join(cycle)}", decl_key(where, "dependsOn"))
+                if not state.get(target):
+                    state[target] = 1
+                    stack.append((target, 0))
+                    path.append(target)
+
+    # -- outputs ----------------------------------------------------------------------------
+
+    def _outputs(self) -> dict[str, Any]:
+        section_key = get_field(self.t.data, "outputs")[0] or "outputs"
+        out: dict[str, Any] = {}
+        for name, raw in self.t.outputs.items():
+            path = (*self.t.base, section_key, name)
+            if not isinstance(raw, dict):
+                raise self.t.error(f"output '{name}' must be an object", path)
+            cond_key, cond = get_field(raw, "condition")
+            if cond_key is not None and self._eval(cond, self.ctx, (*path, cond_key), self.lenient) is False:
+                continue
+            copy_key, copy = get_field(raw, "copy")
+            if copy_key is not None and isinstance(copy, dict):
+                out[name] = self._output_copy(copy, (*path, copy_key))
+            else:
+                value_key = get_field(raw, "value")[0]
+                out[name] = self._eval(field_value(raw, "value"), self.ctx, (*path, value_key or "value"),
+                                       self.lenient)
+        return out
+
+    def _output_copy(self, copy: dict[str, Any], path: JsonPath) -> Any:
+        count = self._eval(field_value(copy, "count"), self.ctx, (*path, "count"), self.lenient)
+        if isinstance(count, Unknown):
+            return Unknown("output copy", count.deps)
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_COPY_COUNT:
+            raise self.t.error(f"copy count must be an int between 0 and {MAX_COPY_COUNT}, got {count!r}",
+                               (*path, "count"))
+        raw = field_value(copy, "input")
+        return [self._eval(raw, self.ctx.with_copy_index(None, i), (*path, "input"), self.lenient)
+                for i in range(count)]
+
+    # -- evaluation and errors --------------------------------------------------------------
+
+    def _eval(self, value: Any, ctx: EvalContext, path: JsonPath, lenient: bool = False) -> Any:
+        """Evaluate a template value; errors name the JSON path, or, when lenient, become Unknown."""
+        try:
+            return evaluate(value, ctx)
+        except ArmguardError as e:
+            if lenient:
+                return Unknown(f"error: {e.message}", {"error:evaluation"})
+            raise self._located(e, path) from None
+        except RecursionError:
+            if lenient:
+                return Unknown("error: nested too deeply", {"error:evaluation"})
+            raise self.t.error("expression nested too deeply", path) from None
+
+    def _located(self, error: ArmguardError, path: JsonPath) -> ArmguardError:
+        if error.path is not None:
+            return error
+        return self.t.error(error.message, path)
+
+    def _fail(self, message: str, path: JsonPath) -> ArmguardError:
+        return self.t.error(message, path)
+
+    def _diagnostic(self, message: str, path: JsonPath, severity: str) -> Diagnostic:
+        start, _ = self.t.locator.nearest(path)
+        line, column = self.t.source.position(start)
+        where = format_path(path)
+        return Diagnostic(self.t.path, line, column, f"{message} (at {where})" if where else message,
+                          severity)  # type: ignore[arg-type]
+
+    def _near_span(self, path: JsonPath):
+        start, end = self.t.locator.nearest(path)
+        return self.t.locator.span(self.t.source, start, end)
+
+
+def decl_key(decl: ResourceDecl, name: str) -> JsonPath:
+    key = get_field(decl.data, name)[0]
+    return decl.path if key is None else (*decl.path, key)
+
+
+def _join_id(prefix: str, value: Any) -> Any:
+    if isinstance(value, str):
+        return prefix + value
+    return Unknown(prefix + _text(value), _deps(value))
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, Unknown):
+        return value.text
+    return str(value)
+
+
+def _deps(value: Any) -> frozenset[str]:
+    return value.deps if isinstance(value, Unknown) else frozenset()
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a bool"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"

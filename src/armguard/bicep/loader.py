@@ -1,0 +1,308 @@
+"""Bicep files -> DeploymentGraph: parse, build the semantic model, follow local modules.
+
+This is the I/O edge of the Bicep front end: it reads files (templates, modules, parameter files,
+`load*Content` targets) and hands text to the pure parser and semantic model.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+from armguard.bicep import syntax as s
+from armguard.bicep.modules import resolve_module
+from armguard.bicep.parser import parse_source
+from armguard.bicep.semantic import Declaration, SemanticModel
+from armguard.errors import ArmguardError
+from armguard.model import Dependency, DeploymentGraph, Diagnostic, Loop, Node
+from armguard.source import SourceFile
+from armguard.values import Unknown, is_known
+
+_MAX_INSTANCES = 800  # Resource Manager's limit on resources in one template, copies included
+_MAX_MODULE_DEPTH = 32
+
+
+def load_graph(path: str | Path, params: str | Path | dict[str, Any] | None = None) -> DeploymentGraph:
+    """The deployment graph of a .bicep file (or of the template a .bicepparam file uses).
+
+    `params` is a .bicepparam or ARM parameters JSON file, or a dict of parameter values.
+    Raises ArmguardError for files that cannot be read at all; syntax errors become `graph.errors`.
+    """
+    p = Path(path)
+    if p.suffix == ".bicepparam":
+        values, template = load_params(p)
+        if template is None:
+            raise ArmguardError("the parameters file has no `using '<template>'` statement to inspect",
+                                path=str(path))
+        if params is not None:
+            values.update(_param_values(params))
+        return _Loader().graph(template, values, ())
+    values = _param_values(params) if params is not None else None
+    return _Loader().graph(p, values, ())
+
+
+def load_params(path: str | Path) -> tuple[dict[str, Any], Path | None]:
+    """Values of a .bicepparam file (following `extends`) and the template it is `using`."""
+    p = Path(path)
+    source = SourceFile.read(p)
+    program = parse_source(source)
+    if program.diagnostics:
+        d = program.diagnostics[0]
+        raise ArmguardError(d.message, path=d.path, line=d.line, column=d.column)
+    model = SemanticModel(program, source)
+    values: dict[str, Any] = {}
+    for st in program.statements:
+        if isinstance(st, s.ExtendsDecl) and st.path.value:
+            base, _ = load_params(p.parent / st.path.value)
+            values.update(base)
+    for st in program.statements:
+        if isinstance(st, s.ParamDecl) and st.default is not None:
+            values[st.name] = _plain(model.evaluator.eval(st.default, {}))
+    template = p.parent / model.using if model.using else None
+    return values, template
+
+
+def _param_values(params: str | Path | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(params, dict):
+        return dict(params)
+    p = Path(params)
+    if p.suffix == ".bicepparam":
+        return load_params(p)[0]
+    source = SourceFile.read(p)
+    try:
+        data = json.loads(source.text)
+    except json.JSONDecodeError as e:
+        raise ArmguardError(f"invalid JSON: {e.msg}", path=str(p), line=e.lineno, column=e.colno) from None
+    if not isinstance(data, dict) or not isinstance(data.get("parameters"), dict):
+        raise ArmguardError("not a deployment parameters file (no 'parameters' object)", path=str(p))
+    out: dict[str, Any] = {}
+    for name, entry in data["parameters"].items():
+        if isinstance(entry, dict) and "value" in entry:
+            out[name] = entry["value"]
+        else:
+            out[name] = Unknown(name, {f"param:{name}"})
+    return out
+
+
+class _Loader:
+    def __init__(self) -> None:
+        self._programs: dict[Path, tuple[SourceFile, s.Program]] = {}
+
+    def parse(self, path: Path) -> tuple[SourceFile, s.Program]:
+        key = path.resolve()
+        found = self._programs.get(key)
+        if found is None:
+            source = SourceFile.read(path)
+            found = (source, parse_source(source))
+            self._programs[key] = found
+        return found
+
+    def graph(self, path: Path, params: dict[str, Any] | None, stack: tuple[Path, ...]) -> DeploymentGraph:
+        source, program = self.parse(path)
+        model = SemanticModel(program, source, params)
+        model.file_loader = _load_file_function
+        graph = DeploymentGraph(str(path), "bicep", model.target_scope)
+        graph.errors.extend(model.diagnostics)
+        graph.parameters = {name: _plain(model.param_value(name)) for name in model.params}
+        for decl in model.declarations.values():
+            graph.nodes.append(self.node(model, decl, graph, path, stack))
+        return graph
+
+    def node(self, model: SemanticModel, decl: Declaration, graph: DeploymentGraph, path: Path,
+             stack: tuple[Path, ...]) -> Node:
+        ev = model.evaluator
+        st = decl.decl
+        env: dict[str, Any] = {}
+        loop = None
+        if decl.loop is not None:
+            loop, env = self.loop(model, decl)
+        condition = None
+        if decl.condition is not None:
+            condition = _plain(ev.eval(decl.condition, env))
+        body = decl.body
+        name = _plain(ev.eval(body.get("name"), env)) if body is not None and body.get("name") is not None else None
+        parent = decl.nesting_parent
+        scope = None
+        if body is not None:
+            parent_expr = body.get("parent")
+            if parent_expr is not None:
+                parent = model.resolve(parent_expr) or parent
+            scope_expr = body.get("scope")
+            if scope_expr is not None:
+                target = model.resolve(scope_expr)
+                scope = Unknown(target, {f"resource:{target}"}) if target else _plain(ev.eval(scope_expr, env))
+        deps = [Dependency(r.symbol, r.origin) for r in decl.references if r.needed]
+        line_start = st.name_start
+        node = Node(
+            symbol=decl.symbol, kind=decl.kind, type=decl.type, path=str(path),  # type: ignore[arg-type]
+            span=model.source.span(line_start, st.end), api_version=decl.api_version, name=name,
+            existing=decl.existing, condition=condition, loop=loop, parent=parent, scope=scope,
+            dependencies=deps,
+        )
+        if body is not None:
+            node.properties = _plain(ev.eval(_without(body, ("name", "parent", "scope", "dependsOn")), env))
+        if loop is not None and loop.items is not None and isinstance(loop.items, list) \
+                and len(loop.items) <= _MAX_INSTANCES and body is not None and body.get("name") is not None:
+            node.instance_names = [
+                _plain(ev.eval(body.get("name"), self.loop_env(decl, item, i))) for i, item in enumerate(loop.items)
+            ]
+        if decl.kind == "module":
+            self.attach_module(model, decl, node, graph, path, stack, env)
+        return node
+
+    def loop(self, model: SemanticModel, decl: Declaration) -> tuple[Loop, dict[str, Any]]:
+        ev = model.evaluator
+        f = decl.loop
+        assert f is not None
+        items = ev.eval(f.iterable, {})
+        count = None
+        known_items = None
+        if isinstance(items, list):
+            if f.condition is None:
+                count = len(items)
+            known_items = items
+        batch = None
+        bdec = decl.decl.decorator("batchSize")
+        if bdec is not None and bdec.call.args:
+            b = ev.eval(bdec.call.args[0], {})
+            batch = b if isinstance(b, int) and not isinstance(b, bool) else None
+        if f.condition is not None and isinstance(items, list):
+            kept = []
+            for i, item in enumerate(items):
+                c = ev.eval(f.condition, self.loop_env(decl, item, i))
+                if c is True:
+                    kept.append(item)
+                elif c is not False:
+                    kept = None
+                    break
+            if kept is not None:
+                count = len(kept)
+        loop = Loop(name=decl.symbol, count=count, mode="serial" if bdec is not None else "parallel",
+                    batch_size=batch, item=f.item, index=f.index,
+                    items=_plain(known_items) if known_items is not None else None,
+                    filtered=f.condition is not None)
+        env = {}
+        if f.item:
+            env[f.item] = Unknown(f.item, {f"loop:{decl.symbol}"})
+        if f.index:
+            env[f.index] = Unknown(f.index, {f"loop:{decl.symbol}"})
+        return loop, env
+
+    @staticmethod
+    def loop_env(decl: Declaration, item: Any, index: int) -> dict[str, Any]:
+        f = decl.loop
+        env: dict[str, Any] = {}
+        if f is not None and f.item:
+            env[f.item] = item
+        if f is not None and f.index:
+            env[f.index] = index
+        return env
+
+    def attach_module(self, model: SemanticModel, decl: Declaration, node: Node, graph: DeploymentGraph,
+                      path: Path, stack: tuple[Path, ...], env: dict[str, Any]) -> None:
+        st = decl.decl
+        assert isinstance(st, s.ModuleDecl)
+        ref = st.path.value
+        node.module_ref = ref
+        if ref is None:
+            node.unresolved = "the module path is not a plain string"
+            return
+        target = resolve_module(ref, path)
+        if target.kind != "local":
+            node.module_types = list(target.types)
+            node.unresolved = target.reason
+            return
+        assert target.path is not None
+        module_path = target.path
+        line, col = model.position(st.path.start)
+        if not module_path.is_file():
+            node.unresolved = f"module file not found: {ref}"
+            graph.errors.append(Diagnostic(str(path), line, col, f"module file not found: '{ref}'"))
+            return
+        resolved = module_path.resolve()
+        chain = (*stack, path.resolve())
+        if resolved in chain:
+            cycle = " -> ".join(p.name for p in (*chain[chain.index(resolved):], resolved))
+            node.unresolved = f"module cycle: {cycle}"
+            graph.errors.append(Diagnostic(str(path), line, col, f"module cycle: {cycle}"))
+            return
+        if len(chain) > _MAX_MODULE_DEPTH:
+            node.unresolved = "modules nested too deeply"
+            return
+        params_expr = decl.body.get("params") if decl.body is not None else None
+        values = model.evaluator.eval(params_expr, env) if params_expr is not None else {}
+        values = values if isinstance(values, dict) else {}
+        try:
+            if module_path.suffix.lower() == ".json":
+                node.module = _load_arm_module(module_path, values)
+            else:
+                node.module = self.graph(module_path, _plain(values), chain)
+        except ArmguardError as e:
+            node.unresolved = str(e)
+            graph.errors.append(Diagnostic(str(path), line, col, f"module '{ref}': {e.message}"))
+
+
+def _load_arm_module(path: Path, values: dict[str, Any]) -> DeploymentGraph:
+    from armguard.arm import loader as arm_loader
+
+    return arm_loader.load_graph(str(path), _plain(values))
+
+
+def _without(body: s.ObjectExpr, keys: tuple[str, ...]) -> s.ObjectExpr:
+    items = [i for i in body.items
+             if not (isinstance(i, s.ObjectProperty) and i.name in keys) and not isinstance(i, s.ResourceDecl)]
+    return s.ObjectExpr(body.start, body.end, items)
+
+
+def _plain(value: Any) -> Any:
+    """Replace evaluator-internal values (resource references, lambdas) with Unknowns."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool, Unknown)):
+        return value
+    symbol = getattr(value, "symbol", None)
+    if symbol is not None:
+        return Unknown(symbol, {f"resource:{symbol}"})
+    return Unknown(repr(value), {"unsupported"})
+
+
+def _load_file_function(model: SemanticModel, name: str, args: list[Any], text: str) -> Any:
+    if not args or not isinstance(args[0], str):
+        return Unknown(text, {"file"})
+    target = Path(model.path).parent / args[0]
+    try:
+        if name == "loadfileasbase64":
+            return base64.b64encode(target.read_bytes()).decode("ascii")
+        content = target.read_text("utf-8-sig")
+    except OSError:
+        return Unknown(text, {"file"})
+    if name == "loadjsoncontent":
+        try:
+            value = json.loads(content)
+        except json.JSONDecodeError:
+            return Unknown(text, {"file"})
+        if len(args) > 1 and isinstance(args[1], str) and args[1]:
+            return Unknown(text, {"file"}) if not is_known(value) else _json_path(value, args[1], text)
+        return value
+    if name == "loadtextcontent":
+        return content
+    return Unknown(text, {"file"})
+
+
+def _json_path(value: Any, path: str, text: str) -> Any:
+    """A simple `$.a.b[0]` JSONPath as loadJsonContent's second argument accepts."""
+    cur = value
+    for part in path.lstrip("$").replace("[", ".").replace("]", "").split("."):
+        if not part:
+            continue
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
+            cur = cur[int(part)]
+        else:
+            return Unknown(text, {"file"})
+    return cur

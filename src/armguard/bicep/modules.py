@@ -1,0 +1,102 @@
+"""Module references: local files, Bicep registry (`br:`, `br/alias:`) and template specs (`ts:`).
+
+Registry modules cannot be downloaded here; Azure Verified Modules are mapped to the resource types
+they deploy through a table built from the AVM repository (avm_modules.json). Anything else is
+reported as unresolved, never guessed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+PUBLIC_REGISTRY = "mcr.microsoft.com"
+_BUILTIN_ALIASES = {"br": {"public": {"registry": PUBLIC_REGISTRY, "modulePath": "bicep"}}, "ts": {}}
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleTarget:
+    """Where a module reference points: a local file, a known registry module, or nothing usable."""
+
+    kind: str  # "local" | "registry" | "template-spec" | "invalid"
+    path: Path | None = None
+    avm_key: str | None = None
+    types: tuple[str, ...] = ()
+    reason: str | None = None
+
+
+@lru_cache(maxsize=1)
+def avm_table() -> dict[str, Any]:
+    try:
+        text = resources.files("armguard.bicep").joinpath("avm_modules.json").read_text("utf-8")
+    except (FileNotFoundError, OSError):
+        return {}
+    data = json.loads(text)
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def resolve_module(reference: str, from_file: Path) -> ModuleTarget:
+    if reference.startswith(("br:", "br/")):
+        return _resolve_registry(reference, from_file)
+    if reference.startswith(("ts:", "ts/")):
+        return ModuleTarget("template-spec", reason=f"template spec '{reference}' cannot be read offline")
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", reference) and not re.match(r"^[a-zA-Z]:[\\/]", reference):
+        return ModuleTarget("invalid", reason=f"unsupported module reference scheme in '{reference}'")
+    return ModuleTarget("local", path=(from_file.parent / reference))
+
+
+def _resolve_registry(reference: str, from_file: Path) -> ModuleTarget:
+    body = reference[3:]
+    if reference.startswith("br/"):
+        alias, _, rest = body.partition(":")
+        config = _alias_config(from_file).get(alias)
+        if config is None:
+            return ModuleTarget("registry", reason=f"module alias 'br/{alias}' is not defined in bicepconfig.json")
+        registry = config.get("registry", "")
+        prefix = config.get("modulePath", "")
+        path = f"{prefix}/{rest}" if prefix else rest
+    else:
+        registry, _, path = body.partition("/")
+    module_path = re.split(r"[:@]", path, maxsplit=1)[0]
+    if registry.lower() == PUBLIC_REGISTRY and module_path.startswith("bicep/avm/"):
+        key = module_path[len("bicep/"):]
+        entry = avm_table().get(key)
+        if entry is None:
+            return ModuleTarget("registry", avm_key=key,
+                                reason=f"Azure Verified Module '{key}' is not in armguard's module table")
+        return ModuleTarget("registry", avm_key=key, types=tuple(entry.get("deploys") or ()))
+    return ModuleTarget("registry", reason=f"registry module '{reference}' cannot be downloaded offline")
+
+
+def _alias_config(from_file: Path) -> dict[str, Any]:
+    aliases = dict(_BUILTIN_ALIASES["br"])
+    config = find_bicepconfig(from_file.resolve().parent)
+    if config is not None:
+        user = config.get("moduleAliases", {}).get("br", {})
+        if isinstance(user, dict):
+            aliases.update(user)
+    return aliases
+
+
+@lru_cache(maxsize=256)
+def find_bicepconfig(directory: Path) -> dict[str, Any] | None:
+    """The nearest bicepconfig.json at or above a directory, as Bicep finds it (comments allowed)."""
+    for d in (directory, *directory.parents):
+        candidate = d / "bicepconfig.json"
+        if candidate.is_file():
+            try:
+                text = candidate.read_text("utf-8-sig")
+                return json.loads(_strip_json_comments(text))
+            except (OSError, ValueError):
+                return None
+    return None
+
+
+def _strip_json_comments(text: str) -> str:
+    out = re.sub(r'("(?:\\.|[^"\\])*")|//[^\n]*|/\*.*?\*/', lambda m: m.group(1) or "", text, flags=re.S)
+    return re.sub(r",(\s*[}\]])", r"\1", out)

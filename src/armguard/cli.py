@@ -1,0 +1,102 @@
+"""The `armguard` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from armguard import __version__
+from armguard.errors import ArmguardError
+from armguard.model import DeploymentGraph, inspect_json
+
+
+def load_any(path: str, params: str | None = None) -> DeploymentGraph:
+    """The deployment graph of a Bicep, Bicep parameters or ARM JSON template file."""
+    suffix = Path(path).suffix.lower()
+    if suffix in (".bicep", ".bicepparam"):
+        from armguard.bicep import load_graph
+
+        return load_graph(path, params)
+    if suffix == ".json":
+        from armguard.arm import load_graph as load_arm
+
+        return load_arm(path, params)
+    raise ArmguardError("unsupported file type (expected .bicep, .bicepparam or .json)", path=path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="armguard")
+def cli() -> None:
+    """Keep Azure Resource Manager deployments free of operation conflicts."""
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-p", "--params", "params", help="A .bicepparam or ARM parameters JSON file.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def inspect(file: str, params: str | None, fmt: str) -> None:
+    """Print the deployment graph of a template: resources, modules, loops, dependencies."""
+    graph = load_any(file, params)
+    data = inspect_json(graph)
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2))
+    else:
+        click.echo(render_inspect_text(data))
+    if graph.errors:
+        sys.exit(1)
+
+
+def render_inspect_text(data: dict) -> str:
+    lines = [f"{data['file']} ({data['language']}, target scope {data['targetScope']})"]
+    for r in data["resources"]:
+        flags = []
+        if r["existing"]:
+            flags.append("existing")
+        if r["conditional"]:
+            flags.append("conditional")
+        loop = r["loop"]
+        if loop is not None:
+            count = "?" if loop["count"] is None else loop["count"]
+            batch = f", batchSize {loop['batchSize']}" if loop["batchSize"] is not None else ", parallel"
+            flags.append(f"loop x{count}{batch}")
+        head = f"  {r['line']:>5}  {r['kind']:<8} {r['symbol']}  {r['type']}"
+        if flags:
+            head += f"  [{'; '.join(flags)}]"
+        lines.append(head)
+        if r["parent"]:
+            lines.append(f"{'':16}parent: {r['parent']}")
+        if r["dependsOn"]:
+            lines.append(f"{'':16}dependsOn: {', '.join(r['dependsOn'])}")
+        if r["kind"] == "module":
+            if r["deploys"]:
+                lines.append(f"{'':16}deploys: {', '.join(r['deploys'])}")
+            if r["unresolved"]:
+                lines.append(f"{'':16}unresolved: {r['unresolved']}")
+    for e in data["errors"]:
+        lines.append(f"{e['path']}:{e['line']}:{e['column']}: error: {e['message']}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("armguard: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(2)
+    except ArmguardError as e:
+        click.echo(str(e), err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
