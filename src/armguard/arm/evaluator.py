@@ -19,12 +19,13 @@ from armguard.arm.functions_base import (
     EvaluationError,
     ci_find_key,
     ci_get,
+    deep_equals,
     expect_bool,
     expect_str,
     is_int,
     type_name,
 )
-from armguard.values import Unknown, merge_unknown
+from armguard.values import Unknown, is_known, merge_unknown
 
 __all__ = [
     "PLACEHOLDER_LOCATION",
@@ -426,8 +427,10 @@ def _if(expr: Call, ctx: EvalContext) -> Any:
         raise EvaluationError(f"function 'if' expects 3 arguments, got {len(expr.args)}")
     cond = evaluate_expr(expr.args[0], ctx)
     if isinstance(cond, Unknown):
-        branches = [_evaluate_or_unknown(a, ctx) for a in expr.args[1:]]
-        return merge_unknown(render(expr), cond, *branches)
+        when_true, when_false = (_evaluate_or_unknown(a, ctx) for a in expr.args[1:])
+        if is_known(when_true) and is_known(when_false) and deep_equals(when_true, when_false):
+            return when_true
+        return merge_unknown(render(expr), cond, when_true, when_false)
     if not isinstance(cond, bool):
         raise EvaluationError(f"function 'if' expects a bool condition, got {type_name(cond)}")
     return evaluate_expr(expr.args[1] if cond else expr.args[2], ctx)

@@ -9,7 +9,7 @@ property access (``.name``) and indexing (``[expr]``); ``true``/``false``/``null
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from armguard.errors import ArmguardError
@@ -52,6 +52,7 @@ class Call:
     args: tuple[Expr, ...] = ()
     namespace: str | None = None
     offset: int = 0
+    _text: str | None = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def qualified_name(self) -> str:
@@ -66,6 +67,7 @@ class Member:
     target: Expr
     name: str
     offset: int = 0
+    _text: str | None = field(default=None, compare=False, hash=False, repr=False)
 
     def __str__(self) -> str:
         return render(self)
@@ -76,6 +78,7 @@ class Index:
     target: Expr
     index: Expr
     offset: int = 0
+    _text: str | None = field(default=None, compare=False, hash=False, repr=False)
 
     def __str__(self) -> str:
         return render(self)
@@ -100,13 +103,18 @@ def render(expr: Expr) -> str:
         if isinstance(v, bool):
             return "true()" if v else "false()"
         return str(v)
-    if isinstance(expr, Call):
-        return f"{expr.qualified_name}({', '.join(render(a) for a in expr.args)})"
-    if isinstance(expr, Member):
-        return f"{render(expr.target)}.{expr.name}"
-    if isinstance(expr, Index):
-        return f"{render(expr.target)}[{render(expr.index)}]"
-    raise TypeError(f"not an expression: {expr!r}")
+    text = expr._text
+    if text is None:
+        if isinstance(expr, Call):
+            text = f"{expr.qualified_name}({', '.join(render(a) for a in expr.args)})"
+        elif isinstance(expr, Member):
+            text = f"{render(expr.target)}.{expr.name}"
+        elif isinstance(expr, Index):
+            text = f"{render(expr.target)}[{render(expr.index)}]"
+        else:
+            raise TypeError(f"not an expression: {expr!r}")
+        object.__setattr__(expr, "_text", text)  # memoized: nodes are immutable
+    return text
 
 
 def is_expression(text: str) -> bool:

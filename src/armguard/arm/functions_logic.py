@@ -10,7 +10,6 @@ from armguard.arm.functions_base import (
     EvaluationError,
     builtin,
     deep_equals,
-    expect,
     expect_bool,
     expect_str,
     fail,

@@ -153,23 +153,8 @@ def providers(provider_namespace, resource_type=None, *, text, name):
     return Unknown(text, {f"runtime:providers:{namespace}"})
 
 
-# Well-known built-in role definitions (name -> id), the same in every public-cloud tenant.
-BUILTIN_ROLES = {
-    "owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
-    "contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
-    "reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
-    "user access administrator": "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
-    "role based access control administrator": "f58310d9-a9f6-439a-9e8d-f62e7b41a168",
-}
-
-
-@builtin("roleDefinitions", context=True, text=True)
-def role_definitions(ctx, role_name, *, text, name):
+@builtin("roleDefinitions", text=True)
+def role_definitions(role_name, *, text, name):
+    """Looked up at deployment time (Bicep's own snapshot leaves it unevaluated too)."""
     role = expect_str("roleDefinitions", role_name)
-    guid = BUILTIN_ROLES.get(role.lower())
-    if guid is None:
-        return Unknown(text, {f"runtime:roleDefinitions:{role}"})
-    sub = ctx.subscription.get("subscriptionId")
-    return {"id": f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}", "name": guid}
-
-
+    return Unknown(text, {f"runtime:roleDefinitions:{role}"})

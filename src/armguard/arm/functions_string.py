@@ -174,7 +174,7 @@ def base64_to_json(value):
 @builtin("dataUri")
 def data_uri(value):
     encoded = _base64.b64encode(expect_str("dataUri", value).encode("utf-8")).decode("ascii")
-    return f"data:text/plain;charset=utf8;base64,{encoded}"
+    return f"data:text/plain;charset=utf-8;base64,{encoded}"
 
 
 @builtin("dataUriToString")

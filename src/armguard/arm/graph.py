@@ -600,17 +600,25 @@ class _Builder:
     # -- evaluation and errors --------------------------------------------------------------
 
     def _eval(self, value: Any, ctx: EvalContext, path: JsonPath, lenient: bool = False) -> Any:
-        """Evaluate a template value; errors name the JSON path, or, when lenient, become Unknown."""
+        """Evaluate a template value; errors name the JSON path of the failing expression.
+
+        When lenient (the resource may not deploy) an error only makes the value unknown. Without
+        strict, an error that depends on parameter values (which inspect and lint usually do not
+        have) is reported in `graph.errors` and the value becomes unknown; others raise.
+        """
         try:
             return evaluate(value, ctx)
-        except ArmguardError as e:
+        except (ArmguardError, RecursionError) as e:
+            error = e if isinstance(e, ArmguardError) else ArmguardError("expressions nested too deeply")
             if lenient:
-                return Unknown(f"error: {e.message}", {"error:evaluation"})
-            raise self._located(e, path) from None
-        except RecursionError:
-            if lenient:
-                return Unknown("error: nested too deeply", {"error:evaluation"})
-            raise self.t.error("expression nested too deeply", path) from None
+                return Unknown(f"error: {error.message}", {"error:evaluation"})
+            if error.path is not None:
+                raise error from None
+            where, raw = _failing_leaf(value, ctx, error.message, path)
+            if self.options.strict or not _depends_on_inputs(raw):
+                raise self.t.error(error.message, where) from None
+            self.graph.errors.append(self._diagnostic(error.message, where, "error"))
+            return Unknown(f"error: {error.message}", {"error:evaluation"})
 
     def _located(self, error: ArmguardError, path: JsonPath) -> ArmguardError:
         if error.path is not None:
@@ -630,6 +638,31 @@ class _Builder:
     def _near_span(self, path: JsonPath):
         start, end = self.t.locator.nearest(path)
         return self.t.locator.span(self.t.source, start, end)
+
+
+def _failing_leaf(value: Any, ctx: EvalContext, message: str, path: JsonPath) -> tuple[JsonPath, Any]:
+    """The path and text of the string inside `value` whose evaluation fails with `message`."""
+    if isinstance(value, dict | list):
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(item, str) and item.startswith("["):
+                try:
+                    evaluate(item, ctx)
+                except (ArmguardError, RecursionError) as e:
+                    if not isinstance(e, ArmguardError) or e.message == message:
+                        return (*path, key), item
+            elif isinstance(item, dict | list):
+                found = _failing_leaf(item, ctx, message, (*path, key))
+                if found[0] != (*path, key):
+                    return found
+    return path, value
+
+
+def _depends_on_inputs(raw: Any) -> bool:
+    """Whether a template value uses parameters (directly or through variables) or loop indexes."""
+    text = raw if isinstance(raw, str) else repr(raw)
+    low = text.lower()
+    return any(f in low for f in ("parameters(", "variables(", "copyindex(", "reference(", "list"))
 
 
 def decl_key(decl: ResourceDecl, name: str) -> JsonPath:

@@ -148,7 +148,7 @@ def check_value(name: str, value: Any, decl: Mapping[str, Any], definitions: Map
     ptype = info.get("type")
     ptype = ptype.lower() if isinstance(ptype, str) else None
     if value is None:
-        return None if info.get("nullable") is True or ptype is None else f"parameter '{name}' is null"
+        return None
     if ptype is not None and ptype in _TYPES and not _fits_type(value, ptype):
         return f"parameter '{name}' expects {_article(ptype)}, got {_value_type(value)}"
     allowed = info.get("allowedvalues")
@@ -297,6 +297,8 @@ def _resolver(name: str, decl: Mapping[str, Any], definitions: Mapping[str, Any]
         # A null value counts as not given: Resource Manager then uses the default (Bicep relies on it).
         if hit is not None and (hit[1] is not None or "defaultvalue" not in info):
             value = hit[1]
+            if value is None and strict and info.get("nullable") is not True:
+                raise fail(f"required parameter '{name}' is null", where)
             if isinstance(value, OverrideText):
                 value = coerce_text(name, str(value), declared_type(decl, definitions))
             problem = check_value(name, value, decl, definitions)

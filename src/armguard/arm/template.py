@@ -13,6 +13,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from armguard.arm.expressions import Call, Expr, Index, Member, parse_template_string
+from armguard.arm.functions import is_supported
 from armguard.errors import ArmguardError
 from armguard.source import SourceFile, Span
 
@@ -302,6 +304,7 @@ def template_from_object(data: Any, source: SourceFile, locator: JsonLocator, ba
                           (*base, resources_key))
     template = Template(source, locator, base, data, scope or default_scope, symbolic)
     _check_sections(template)
+    _check_expressions(template, data, base)
     res_path = (*base, resources_key)
     if symbolic:
         for symbol, body in resources.items():
@@ -312,6 +315,56 @@ def template_from_object(data: Any, source: SourceFile, locator: JsonLocator, ba
     else:
         raise template.error(f"'resources' must be an array, found {_json_type(resources)}", res_path)
     return template
+
+
+def _check_expressions(template: Template, value: Any, path: JsonPath) -> None:
+    """Every expression must parse and call only known functions, deployed or not (as in ARM).
+
+    Nested templates are skipped: they are checked when they are loaded themselves.
+    """
+    if isinstance(value, str):
+        if len(value) > 1 and value[0] == "[":
+            try:
+                parsed = parse_template_string(value)
+            except ArmguardError as e:
+                raise template.error(f"invalid expression: {e.message}", path) from None
+            if not isinstance(parsed, str):
+                unknown = _unknown_function(parsed)
+                if unknown:
+                    raise template.error(f"unknown function '{unknown}'", path)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_expressions(template, item, (*path, i))
+    elif isinstance(value, dict):
+        nested = _nested_template_key(value)
+        for key, item in value.items():
+            _check_expressions(template, key, path)
+            if key != nested:
+                _check_expressions(template, item, (*path, key))
+
+
+def _nested_template_key(obj: dict[str, Any]) -> str | None:
+    """The key of `template` when `obj` is a deployment resource's properties holding one."""
+    if "template" in obj or "Template" in obj:
+        key, value = get_field(obj, "template")
+        if isinstance(value, dict) and (get_field(obj, "mode")[0] is not None or "resources" in value):
+            return key
+    return None
+
+
+def _unknown_function(expr: Expr) -> str | None:
+    if isinstance(expr, Call):
+        if expr.namespace is None and not is_supported(expr.name):
+            return expr.name
+        for arg in expr.args:
+            found = _unknown_function(arg)
+            if found:
+                return found
+    elif isinstance(expr, Member):
+        return _unknown_function(expr.target)
+    elif isinstance(expr, Index):
+        return _unknown_function(expr.target) or _unknown_function(expr.index)
+    return None
 
 
 def _check_sections(template: Template) -> None:

@@ -133,7 +133,7 @@ class _Loader:
             if scope_expr is not None:
                 target = model.resolve(scope_expr)
                 scope = Unknown(target, {f"resource:{target}"}) if target else _plain(ev.eval(scope_expr, env))
-        deps = [Dependency(r.symbol, r.origin) for r in decl.references if r.needed]
+        deps = [Dependency(symbol, origin) for symbol, origin in model.dependencies(decl)]
         line_start = st.name_start
         node = Node(
             symbol=decl.symbol, kind=decl.kind, type=decl.type, path=str(path),  # type: ignore[arg-type]

@@ -424,6 +424,21 @@ class SemanticModel:
         access = members[-1].lower() if members else None
         return target, access, inner
 
+    def dependencies(self, decl: Declaration) -> list[tuple[str, DependencyOrigin]]:
+        """What the compiler emits as dependsOn. A reference to an existing resource that needs no
+        dependency of its own still inherits that resource's dependencies."""
+        out: dict[str, DependencyOrigin] = {}
+        self._collect_dependencies(decl, out, {decl.symbol})
+        return list(out.items())
+
+    def _collect_dependencies(self, decl: Declaration, out: dict[str, DependencyOrigin], seen: set[str]) -> None:
+        for r in decl.references:
+            if r.needed:
+                out.setdefault(r.symbol, r.origin)
+            elif r.symbol not in seen:
+                seen.add(r.symbol)
+                self._collect_dependencies(self.declarations[r.symbol], out, seen)
+
     # ----------------------------------------------------------- evaluation
     def param_value(self, name: str) -> Any:
         if name in self._param_cache:
