@@ -88,6 +88,7 @@ class Rec:
     copy_name: str | None = None
     name_expr: Any = None
     deploys_cause: str | None = None  # for Bicep modules: "local" | "registry" | "registry-version-skew"
+    origins: dict[str, set[str]] = field(default_factory=dict)  # dep -> Dependency.origin(s), from a graph
 
 
 @dataclass(slots=True)
@@ -280,6 +281,21 @@ def side_from_inspect(doc: dict[str, Any], *, symbolic: bool = True, emits_exist
     return Side(recs, symbolic=symbolic, emits_existing=emits_existing)
 
 
+def side_from_graph(graph: Any, *, symbolic: bool = True, emits_existing: bool = True) -> Side:
+    """Records from a DeploymentGraph, with the origin of every dependency (dependsOn, reference,
+    parent, scope) kept for triage."""
+    from armguard.model import inspect_json
+
+    side = side_from_inspect(inspect_json(graph), symbolic=symbolic, emits_existing=emits_existing)
+    nodes = {n.symbol: n for n in graph.nodes}
+    for r in side.recs:
+        n = nodes.get(r.id)
+        if n is not None:
+            for d in n.dependencies:
+                r.origins.setdefault(d.target, set()).add(d.origin)
+    return side
+
+
 def without_existing(side: Side) -> Side:
     """What a classic compile would keep: existing nodes dropped, dependencies on them replaced by
     their own dependencies, transitively."""
@@ -306,7 +322,7 @@ def without_existing(side: Side) -> Side:
             deps |= expand(d, {r.id})
         deps.discard(r.id)
         recs.append(Rec(r.id, r.symbol, r.type, r.kind, r.existing, r.loop, r.batch, deps, r.deploys,
-                        r.line, r.copy_name, r.name_expr, r.deploys_cause))
+                        r.line, r.copy_name, r.name_expr, r.deploys_cause, r.origins))
     return Side(recs, side.symbolic, side.emits_existing)
 
 
@@ -351,18 +367,21 @@ def match(expected: Side, actual: Side) -> dict[str, str]:
                 pairs[a.id] = ce[0].id
                 taken.add(ce[0].id)
     else:
-        queues: dict[tuple[str, str], list[Rec]] = defaultdict(list)
-        for e in expected.recs:
-            if e.id not in taken:
-                queues[(e.type.lower(), e.kind)].append(e)
-        for a in actual.recs:
-            if a.id in pairs:
-                continue
-            q = queues.get((a.type.lower(), a.kind))
-            if q:
-                e = q.pop(0)
-                pairs[a.id] = e.id
-                taken.add(e.id)
+        # kind first (a module and a hand-written deployment share a type), then type alone: a
+        # front end that cannot tell them apart (the ARM one) still pairs them in order
+        for with_kind in (True, False):
+            queues: dict[tuple[str, str], list[Rec]] = defaultdict(list)
+            for e in expected.recs:
+                if e.id not in taken:
+                    queues[(e.type.lower(), e.kind if with_kind else "")].append(e)
+            for a in actual.recs:
+                if a.id in pairs:
+                    continue
+                q = queues.get((a.type.lower(), a.kind if with_kind else ""))
+                if q:
+                    e = q.pop(0)
+                    pairs[a.id] = e.id
+                    taken.add(e.id)
     return pairs
 
 
@@ -421,10 +440,20 @@ def compare(expected: Side, actual: Side, path: str = "") -> FileResult:
         missing = sorted(exp_label(d) for d in exp_deps - act_deps)
         extra = sorted((exp_label(d) if not d.startswith("?") else d[1:]) for d in act_deps - exp_deps)
         ok["dependsOn"] = not missing and not extra
+        # the same, ignoring dependencies on `existing` resources (not deployed, so they order nothing
+        # that can conflict); reported beside the four aspects, not part of "all"
+        deployed_diff = {d for d in exp_deps ^ act_deps if not (d in exp_by_id and exp_by_id[d].existing)}
+        res.agree["dependsOn (deployed targets)"] += not deployed_diff
         if missing or extra:
-            res.disagreements.append({**where, "kind": "dependsOn", "missing": missing, "extra": extra,
-                                      "missing_existing": [m for m in missing if _is_existing(exp_by_id, m)],
-                                      "extra_existing": [x for x in extra if _is_existing(exp_by_id, x)]})
+            act_origin = {pairs.get(t, "?" + t): o for t, o in a.origins.items()}
+            res.disagreements.append({
+                **where, "kind": "dependsOn", "missing": missing, "extra": extra,
+                "missing_existing": [m for m in missing if _is_existing(exp_by_id, m)],
+                "extra_existing": [x for x in extra if _is_existing(exp_by_id, x)],
+                "missing_origins": {exp_label(d): sorted(e.origins.get(d, ())) for d in exp_deps - act_deps
+                                    if e.origins.get(d)},
+                "extra_origins": {(exp_label(d) if not d.startswith("?") else d[1:]): sorted(act_origin.get(d, ()))
+                                  for d in act_deps - exp_deps if act_origin.get(d)}})
         for k, v in ok.items():
             res.agree[k] += v
         res.agree["all"] += all(ok.values())
@@ -535,14 +564,12 @@ def arm_loader() -> Callable[[str], Any] | None:
 
 def _load_expected(json_path: Path, arm: bool) -> Side:
     if arm:
-        from armguard.model import inspect_json
 
         load = arm_loader()
         assert load is not None
-        doc = inspect_json(load(str(json_path)))
         template = json.loads(json_path.read_text(encoding="utf-8-sig"))
         classic = not isinstance(template.get("resources"), dict)
-        return side_from_inspect(doc, symbolic=not classic, emits_existing=not classic)
+        return side_from_graph(load(str(json_path)), symbolic=not classic, emits_existing=not classic)
     return side_from_template(json.loads(json_path.read_text(encoding="utf-8-sig")))
 
 
@@ -557,8 +584,6 @@ def run_compare(files: Iterable[Path], totals: Totals, arm: bool) -> None:
             totals.skipped = "armguard.arm.load_graph is not available yet (--arm)"
             return
         totals.mode = "arm"
-    from armguard.model import inspect_json
-
     for p in files:
         if p.name != "main.bicep" or not (p.parent / "main.json").is_file():
             continue
@@ -566,7 +591,7 @@ def run_compare(files: Iterable[Path], totals: Totals, arm: bool) -> None:
         t0 = time.perf_counter()
         try:
             graph = load_graph(str(p))
-            actual = side_from_inspect(inspect_json(graph))
+            actual = side_from_graph(graph)
             causes = {n.symbol: module_cause(n) for n in graph.nodes if n.kind == "module"}
             for r in actual.recs:
                 r.deploys_cause = causes.get(r.id)
@@ -661,7 +686,7 @@ def summary(totals: Totals, root: Path) -> dict[str, Any]:
             "unmatched_expected": expected_total - matched,
             "unmatched_actual": sum(len(r.unmatched_actual) for r in totals.results),
             "unresolved_dependencies": sum(len(r.unresolved_deps) for r in totals.results),
-            "agreement_pct": {k: _pct(agree[k], matched) for k in (*ASPECTS, "all")},
+            "agreement_pct": {k: _pct(agree[k], matched) for k in (*ASPECTS, "all", "dependsOn (deployed targets)")},
             "all_strict_pct": _pct(agree["all"], expected_total),
             "deploys_compared": dcmp,
             "deploys_agreement_pct": _pct(dok, dcmp),
@@ -680,9 +705,13 @@ def dependency_categories(results: list[FileResult]) -> Counter:
             if d["kind"] != "dependsOn":
                 continue
             for m in d["missing"]:
-                c["missing dep on existing" if m in d["missing_existing"] else "missing dep"] += 1
+                origin = "/".join(d.get("missing_origins", {}).get(m, ()))
+                c[("missing dep on existing" if m in d["missing_existing"] else "missing dep")
+                  + (f" ({origin})" if origin else "")] += 1
             for x in d["extra"]:
-                c["extra dep on existing" if x in d["extra_existing"] else "extra dep"] += 1
+                origin = "/".join(d.get("extra_origins", {}).get(x, ()))
+                c[("extra dep on existing" if x in d["extra_existing"] else "extra dep")
+                  + (f" ({origin})" if origin else "")] += 1
     return c
 
 
@@ -731,7 +760,8 @@ def print_table(totals: Totals, s: dict[str, Any], out: Callable[[str], None] = 
     for g in totals.graph_crashes[:20]:
         out(f"    CRASH {g['file']}: {g['exception']} ({g['at']})")
     out(f"  {'resources matched':34} {c['resources_matched']:>10}")
-    out(f"  {'unmatched compiled resources':34} {c['unmatched_expected']:>10}")
+    exp_name = "ARM-graph" if c["mode"] == "arm" else "compiled"
+    out(f"  {'unmatched ' + exp_name + ' resources':34} {c['unmatched_expected']:>10}")
     out(f"  {'unmatched Bicep resources':34} {c['unmatched_actual']:>10}")
     out(f"  {'unresolved compiled dependsOn':34} {c['unresolved_dependencies']:>10}")
     out("")
@@ -739,6 +769,7 @@ def print_table(totals: Totals, s: dict[str, Any], out: Callable[[str], None] = 
     for k in (*ASPECTS, "all"):
         out(f"  {k:34} {c['agreement_pct'][k]:>10.2f}")
     out(f"  {'all (unmatched count as wrong)':34} {c['all_strict_pct']:>10.2f}")
+    out(f"  {'dependsOn, deployed targets only':34} {c['agreement_pct']['dependsOn (deployed targets)']:>10.2f}")
     out(f"  {'deploys (modules, ' + str(c['deploys_compared']) + ' compared)':34} "
         f"{c['deploys_agreement_pct']:>10.2f}")
     for cause, v in c["deploys_by_source"].items():

@@ -77,10 +77,15 @@ class Node:
     module_types: list[str] = field(default_factory=list)
     unresolved: str | None = None
     instance_names: list[Any] | None = None
+    # The full name as one value per type segment below the provider namespace: a subnet is
+    # ["vnet-hub", "snet-app"]. Values may be Unknown; loop variables appear as Unknowns that
+    # depend on "loop:<symbol>". `instance_segments` has them per loop iteration when known.
+    name_segments: list[Any] | None = None
+    instance_segments: list[list[Any]] | None = None
 
     @property
     def conditional(self) -> bool:
-        return self.condition is not None and self.condition is not True
+        return self.condition is not None
 
     @property
     def line(self) -> int:

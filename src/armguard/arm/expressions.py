@@ -40,7 +40,7 @@ class ExpressionError(ArmguardError, ValueError):
 @dataclass(frozen=True, slots=True)
 class Literal:
     value: str | int | float | bool | None
-    offset: int = 0
+    offset: int = field(default=0, compare=False)
 
     def __str__(self) -> str:
         return render(self)
@@ -51,7 +51,7 @@ class Call:
     name: str
     args: tuple[Expr, ...] = ()
     namespace: str | None = None
-    offset: int = 0
+    offset: int = field(default=0, compare=False)
     _text: str | None = field(default=None, compare=False, hash=False, repr=False)
 
     @property
@@ -66,7 +66,7 @@ class Call:
 class Member:
     target: Expr
     name: str
-    offset: int = 0
+    offset: int = field(default=0, compare=False)
     _text: str | None = field(default=None, compare=False, hash=False, repr=False)
 
     def __str__(self) -> str:
@@ -77,7 +77,7 @@ class Member:
 class Index:
     target: Expr
     index: Expr
-    offset: int = 0
+    offset: int = field(default=0, compare=False)
     _text: str | None = field(default=None, compare=False, hash=False, repr=False)
 
     def __str__(self) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json as _json
 import math
 from typing import Any
 
@@ -18,6 +17,7 @@ from armguard.arm.functions_base import (
     to_text,
     type_name,
 )
+from armguard.arm.functions_json import parse_json
 from armguard.values import Unknown, merge_unknown
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -241,52 +241,10 @@ def string(value):
 
 @builtin("json")
 def json(value):
-    text = expect_str("json", value)
     try:
-        return _json.loads(text, parse_constant=_reject_constant)
-    except ValueError:
-        pass
-    # Resource Manager's JSON reader also accepts comments and trailing commas.
-    try:
-        return _json.loads(_strip_comments_and_trailing_commas(text), parse_constant=_reject_constant)
+        return parse_json(expect_str("json", value))
     except ValueError as exc:
         raise fail("json", f"got invalid JSON: {exc}") from None
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"'{name}' is not valid JSON")
-
-
-def _strip_comments_and_trailing_commas(text: str) -> str:
-    out: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c == '"':
-            j = i + 1
-            while j < n and text[j] != '"':
-                j += 2 if text[j] == "\\" else 1
-            out.append(text[i : j + 1])
-            i = j + 1
-        elif text.startswith("//", i):
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-        elif text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-        elif c == ",":
-            j = i + 1
-            while j < n and text[j] in " \t\r\n":
-                j += 1
-            if j < n and text[j] in "]}":
-                i += 1
-                continue
-            out.append(c)
-            i += 1
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
 
 
 @builtin("fail")

@@ -116,14 +116,14 @@ def _runtime_call(ctx: Any, fn: str, args: tuple, text: str) -> Any:
 def reference(ctx, target, api_version=None, full=None, *, text, name):
     if isinstance(full, str) and full.lower() != "full":
         raise fail("reference", f"expects 'Full' as third argument, got '{full}'")
-    args = tuple(a for a in (target, api_version, full) if a is not None)
+    args = (target, *(a for a in (api_version, full) if a is not None))
     return _runtime_call(ctx, "reference", args, text)
 
 
 @builtin("list", context=True, unknown_aware=True, text=True)
 def list_(ctx, target, api_version=None, function_values=None, *, text, name):
     """Every list* function (listKeys, listSecrets, ...): `name` is the name as called."""
-    args = tuple(a for a in (target, api_version, function_values) if a is not None)
+    args = (target, *(a for a in (api_version, function_values) if a is not None))
     return _runtime_call(ctx, name, args, text)
 
 

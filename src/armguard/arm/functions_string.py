@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64 as _base64
 import binascii
-import json as _json
 import urllib.parse
 import uuid as _uuid
 from typing import Any
@@ -21,6 +20,7 @@ from armguard.arm.functions_base import (
     to_text,
     type_name,
 )
+from armguard.arm.functions_json import parse_json
 from armguard.arm.hashing import arm_guid, unique_string
 from armguard.values import is_known, merge_unknown
 
@@ -166,7 +166,7 @@ def base64_to_string(value):
 @builtin("base64ToJson")
 def base64_to_json(value):
     try:
-        return _json.loads(_from_base64("base64ToJson", value))
+        return parse_json(_from_base64("base64ToJson", value))
     except ValueError:
         raise fail("base64ToJson", "got base64 text that is not JSON") from None
 

@@ -10,6 +10,7 @@ for every iteration when the count is known); nested templates with
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,8 @@ from armguard.values import Unknown
 
 MAX_COPY_COUNT = 800  # Resource Manager's limit on copy loops (and on resources per template)
 MAX_NESTING = 32
+MAX_DERIVED_SYMBOL = 40  # longer names derived from a name expression read worse than the type
+_NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]+")
 
 # (relativePath as written, file of the template that links it) -> the linked template.
 LinkLoader = Callable[[str, str], Template]
@@ -181,11 +184,12 @@ class _Builder:
             readable = readable_name(parse_template_string(decl.get("name")))
         except ArmguardError:
             readable = None
-        if not readable:
-            readable = decl.type.rsplit("/", 1)[-1]
+        symbol = _NOT_IDENTIFIER.sub("_", readable or "").strip("_")
+        if not symbol or len(symbol) > MAX_DERIVED_SYMBOL:
+            symbol = decl.type.rsplit("/", 1)[-1]
         if decl.parent is not None:
-            readable = f"{by_decl.get(id(decl.parent), '?')}/{readable}"
-        return readable
+            symbol = f"{by_decl.get(id(decl.parent), '?')}_{symbol}"
+        return symbol
 
     # -- one resource -----------------------------------------------------------------------
 

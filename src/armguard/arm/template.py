@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from armguard.arm.expressions import Call, Expr, Index, Member, parse_template_string
@@ -30,6 +31,8 @@ _SCHEMA_SCOPES = (
     ("deploymenttemplate", "resourceGroup"),
 )
 _COPY_MODES = ("parallel", "serial")
+# A JSON string whose text starts with one '[' (an expression, not an escaped '[[' literal).
+_EXPRESSION_STRING = re.compile(r'"(\[(?!\[)(?:[^"\\]|\\.)*)"')
 
 
 def format_path(path: JsonPath) -> str:
@@ -279,7 +282,9 @@ def load_template(source: SourceFile) -> Template:
         schema = field_value(data, "$schema")
         if isinstance(schema, str) and "deploymentparameters" in schema.lower():
             raise ArmguardError("this is a deploymentParameters file, not a template", path=source.path)
-    return template_from_object(data, source, locator, ())
+    template = template_from_object(data, source, locator, ())
+    check_expressions(template, text)
+    return template
 
 
 def template_from_object(data: Any, source: SourceFile, locator: JsonLocator, base: JsonPath,
@@ -304,7 +309,6 @@ def template_from_object(data: Any, source: SourceFile, locator: JsonLocator, ba
                           (*base, resources_key))
     template = Template(source, locator, base, data, scope or default_scope, symbolic)
     _check_sections(template)
-    _check_expressions(template, data, base)
     res_path = (*base, resources_key)
     if symbolic:
         for symbol, body in resources.items():
@@ -317,39 +321,45 @@ def template_from_object(data: Any, source: SourceFile, locator: JsonLocator, ba
     return template
 
 
-def _check_expressions(template: Template, value: Any, path: JsonPath) -> None:
-    """Every expression must parse and call only known functions, deployed or not (as in ARM).
+def check_expressions(template: Template, text: str) -> None:
+    """Every expression in the file must parse and call only known functions, deployed or not.
 
-    Nested templates are skipped: they are checked when they are loaded themselves.
+    Resource Manager rejects such a template before deploying anything. The expression strings
+    are found in the text (fast); only when one is bad is the data walked to name its JSON path.
     """
+    for m in _EXPRESSION_STRING.finditer(text):
+        raw = m.group(1)
+        value = json.loads(f'"{raw}"') if "\\" in raw else raw
+        if _bad_expression(value):
+            _locate_bad_expression(template, template.data, template.base)
+            return
+
+
+@lru_cache(maxsize=65536)
+def _bad_expression(value: str) -> str | None:
+    """Why a template string is not a valid expression (None when it is fine or not an expression)."""
+    try:
+        parsed = parse_template_string(value)
+    except ArmguardError as e:
+        return f"invalid expression: {e.message}"
+    if isinstance(parsed, str):
+        return None
+    unknown = _unknown_function(parsed)
+    return f"unknown function '{unknown}'" if unknown else None
+
+
+def _locate_bad_expression(template: Template, value: Any, path: JsonPath) -> None:
     if isinstance(value, str):
-        if len(value) > 1 and value[0] == "[":
-            try:
-                parsed = parse_template_string(value)
-            except ArmguardError as e:
-                raise template.error(f"invalid expression: {e.message}", path) from None
-            if not isinstance(parsed, str):
-                unknown = _unknown_function(parsed)
-                if unknown:
-                    raise template.error(f"unknown function '{unknown}'", path)
+        problem = _bad_expression(value) if value.startswith("[") else None
+        if problem:
+            raise template.error(problem, path)
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            _check_expressions(template, item, (*path, i))
+            _locate_bad_expression(template, item, (*path, i))
     elif isinstance(value, dict):
-        nested = _nested_template_key(value)
         for key, item in value.items():
-            _check_expressions(template, key, path)
-            if key != nested:
-                _check_expressions(template, item, (*path, key))
-
-
-def _nested_template_key(obj: dict[str, Any]) -> str | None:
-    """The key of `template` when `obj` is a deployment resource's properties holding one."""
-    if "template" in obj or "Template" in obj:
-        key, value = get_field(obj, "template")
-        if isinstance(value, dict) and (get_field(obj, "mode")[0] is not None or "resources" in value):
-            return key
-    return None
+            _locate_bad_expression(template, key, path)
+            _locate_bad_expression(template, item, (*path, key))
 
 
 def _unknown_function(expr: Expr) -> str | None:
@@ -463,16 +473,6 @@ def check_copy(template: Template, copy: Any, path: JsonPath, *, needs_input: bo
                              (*path, batch_key))
     if needs_input and get_field(copy, "input")[0] is None:
         raise template.error("copy needs an 'input'", path)
-
-
-def iter_deployment_template(decl: ResourceDecl) -> Iterator[tuple[JsonPath, Any]]:
-    """The inline `properties.template` of a deployment resource with its JSON path, if any."""
-    props_key, props = get_field(decl.data, "properties")
-    if props_key is None or not isinstance(props, dict):
-        return
-    template_key, template = get_field(props, "template")
-    if template_key is not None:
-        yield (*decl.path, props_key, template_key), template
 
 
 def _json_type(value: Any) -> str:

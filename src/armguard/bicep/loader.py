@@ -18,7 +18,8 @@ from armguard.bicep.semantic import Declaration, SemanticModel
 from armguard.errors import ArmguardError
 from armguard.model import Dependency, DeploymentGraph, Diagnostic, Loop, Node
 from armguard.source import SourceFile
-from armguard.values import Unknown, is_known
+from armguard.arm.functions_base import to_text
+from armguard.values import Unknown, is_known, merge_unknown, unknown_deps
 
 _MAX_INSTANCES = 800  # Resource Manager's limit on resources in one template, copies included
 _MAX_MODULE_DEPTH = 32
@@ -148,9 +149,41 @@ class _Loader:
             node.instance_names = [
                 _plain(ev.eval(body.get("name"), self.loop_env(decl, item, i))) for i, item in enumerate(loop.items)
             ]
+        if decl.kind == "resource":
+            node.name_segments = self.segments(model, decl, env, 0)
+            if loop is not None and isinstance(loop.items, list) and len(loop.items) <= _MAX_INSTANCES:
+                node.instance_segments = [
+                    self.segments(model, decl, self.loop_env(decl, item, i), 0) for i, item in enumerate(loop.items)
+                ]
         if decl.kind == "module":
             self.attach_module(model, decl, node, graph, path, stack, env)
         return node
+
+    def segments(self, model: SemanticModel, decl: Declaration, env: dict[str, Any], depth: int) -> list[Any]:
+        """The resource's full name, one value per type segment, following `parent:` and nesting."""
+        body = decl.body
+        name_expr = body.get("name") if body is not None else None
+        own = _name_segments(model, name_expr, env) if name_expr is not None else [
+            Unknown(f"{decl.symbol}.name", {f"resource:{decl.symbol}"})]
+        parent_expr = body.get("parent") if body is not None else None
+        parent = decl.nesting_parent or (model.resolve(parent_expr) if parent_expr is not None else None)
+        if parent is None or depth > 16:
+            return own
+        pdecl = model.declarations[parent]
+        penv: dict[str, Any] = {}
+        if pdecl.loop is not None:
+            index = _index_of(parent_expr)
+            idx: Any = model.evaluator.eval(index, env) if index is not None else Unknown(
+                f"{parent}[*]", {f"resource:{parent}"})
+            items = model.evaluator.eval(pdecl.loop.iterable, {})
+            if isinstance(idx, int) and not isinstance(idx, bool) and isinstance(items, list) \
+                    and 0 <= idx < len(items):
+                penv = self.loop_env(pdecl, items[idx], idx)
+            else:
+                marker = Unknown(f"{parent}[{getattr(idx, 'text', idx)}]",
+                                 {f"resource:{parent}"} | unknown_deps(idx))
+                penv = {n: marker for n in (pdecl.loop.item, pdecl.loop.index) if n}
+        return [*self.segments(model, pdecl, penv, depth + 1), *own]
 
     def loop(self, model: SemanticModel, decl: Declaration) -> tuple[Loop, dict[str, Any]]:
         ev = model.evaluator
@@ -242,6 +275,43 @@ class _Loader:
         except ArmguardError as e:
             node.unresolved = str(e)
             graph.errors.append(Diagnostic(str(path), line, col, f"module '{ref}': {e.message}"))
+
+
+def _name_segments(model: SemanticModel, expr: s.Node, env: dict[str, Any]) -> list[Any]:
+    """Split a name on '/' where the split points are literal text, even when parts are unknown."""
+    ev = model.evaluator
+    if isinstance(expr, s.StringLiteral) and not expr.is_plain:
+        segments: list[Any] = []
+        current: list[Any] = []
+        for part in expr.parts:
+            pieces = part.split("/") if isinstance(part, str) else [ev.eval(part, env)]
+            for i, piece in enumerate(pieces):
+                if i > 0:
+                    segments.append(_join(current, model, expr))
+                    current = []
+                if piece != "":
+                    current.append(piece)
+        segments.append(_join(current, model, expr))
+        return segments
+    value = _plain(ev.eval(expr, env))
+    if isinstance(value, str):
+        return value.split("/")
+    return [value]
+
+
+def _join(pieces: list[Any], model: SemanticModel, expr: s.Node) -> Any:
+    if all(isinstance(p, str) for p in pieces):
+        return "".join(pieces)
+    if all(is_known(p) for p in pieces):
+        return "".join(to_text(p) for p in pieces)
+    text = "".join(p if isinstance(p, str) else f"${{{getattr(p, 'text', p)}}}" for p in pieces)
+    return merge_unknown(text, *[_plain(p) for p in pieces])
+
+
+def _index_of(expr: s.Node | None) -> s.Node | None:
+    while isinstance(expr, (s.NonNull, s.Paren)):
+        expr = expr.expr
+    return expr.index if isinstance(expr, s.IndexAccess) else None
 
 
 def _load_arm_module(path: Path, values: dict[str, Any]) -> DeploymentGraph:
