@@ -49,6 +49,40 @@ def inspect(file: str, params: str | None, fmt: str) -> None:
         sys.exit(1)
 
 
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
+@click.option("--fail-on", type=click.Choice(["info", "warning", "error"]), default="warning", show_default=True,
+              help="Exit 1 when a finding at or above this level remains.")
+@click.option("--fix", is_flag=True, help="Apply the fixes to the files.")
+@click.option("--diff", is_flag=True, help="Show the fixes as a unified diff without writing.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to a file.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), help="Parallel workers (default: all cores).")
+def lint(paths: tuple[str, ...], fmt: str, fail_on: str, fix: bool, diff: bool, output: str | None,
+         jobs: int | None) -> None:
+    """Find loops and siblings that will collide on a shared lock domain, explain why, fix them."""
+    from armguard.lint import apply_fixes, lint_paths, report
+    from armguard.lint.findings import level_rank
+
+    results, files = lint_paths(list(paths), jobs=jobs)
+    if fix or diff:
+        changed = apply_fixes(results, write=fix and not diff, echo=click.echo)
+        if fix and not diff and changed:
+            results, files = lint_paths(list(paths), jobs=jobs)
+    text = report(results, files, fmt)
+    if output:
+        from armguard.lint.fixes import write_atomically
+
+        write_atomically(Path(output), text + "\n")
+    elif not (diff and fmt == "text"):
+        click.echo(text)
+    if any(r.errors for r in results):
+        sys.exit(2)
+    threshold = level_rank(fail_on)
+    if any(level_rank(f.level) >= threshold for r in results for f in r.findings):
+        sys.exit(1)
+
+
 def render_inspect_text(data: dict) -> str:
     lines = [f"{data['file']} ({data['language']}, target scope {data['targetScope']})"]
     for r in data["resources"]:

@@ -134,6 +134,9 @@ class DeploymentGraph:
     parameters: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     errors: list[Diagnostic] = field(default_factory=list)
+    # The front end's own model of the file (Bicep SemanticModel, ARM template), for tools that
+    # edit source text; consumers that only analyse read nodes and edges.
+    syntax: Any = None
 
     def node(self, symbol: str) -> Node | None:
         for n in self.nodes:

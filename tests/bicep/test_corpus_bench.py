@@ -174,3 +174,18 @@ def test_front_end_on_fixture_end_to_end():
         res = _run(doc, sub)
         assert res.disagreements == [], res.disagreements
         assert res.unmatched_expected == [] and res.unmatched_actual == []
+
+
+def test_arm_mode_shares_the_comparison():
+    """--arm: the Bicep graph against the ARM front end's graph of the compiled JSON."""
+    bicep = pytest.importorskip("armguard.bicep")
+    arm_load = corpus.arm_loader()
+    if arm_load is None or not hasattr(bicep, "load_graph"):
+        pytest.skip("armguard.arm.load_graph / armguard.bicep.load_graph not written yet")
+    for sub, symbolic in (("", True), ("classic", False)):
+        expected = corpus.side_from_graph(arm_load(str(FIXTURES / sub / "main.json")),
+                                          symbolic=symbolic, emits_existing=symbolic)
+        actual = corpus.side_from_graph(bicep.load_graph(str(FIXTURES / sub / "main.bicep")))
+        res = corpus.compare(expected, actual, sub)
+        assert res.unmatched_expected == [] and res.unmatched_actual == []
+        assert res.disagreements == [], res.disagreements

@@ -200,8 +200,6 @@ class EvalContext:
         """A context inside iteration `index` of loop `name` (None: an unnamed resource loop)."""
         indexes = dict(self.copy_indexes)
         indexes[name] = index
-        if name is not None:
-            indexes[name.lower()] = index
         return dataclasses.replace(self, copy_indexes=indexes)
 
     def with_lambda_variables(self, values: dict[str, Any]) -> EvalContext:
@@ -257,9 +255,12 @@ class EvalContext:
             if None in self.copy_indexes:
                 return self.copy_indexes[None]
             raise EvaluationError("copyIndex() is used outside of a copy loop")
-        for key in (name, name.lower()):
-            if key in self.copy_indexes:
-                return self.copy_indexes[key]
+        if name in self.copy_indexes:
+            return self.copy_indexes[name]
+        low = name.lower()
+        for key, index in self.copy_indexes.items():
+            if isinstance(key, str) and key.lower() == low:
+                return index
         raise EvaluationError(f"copyIndex('{name}') refers to no enclosing copy loop named '{name}'")
 
     def user_function(self, qualified_name: str) -> dict[str, Any]:

@@ -105,8 +105,9 @@ def expect(fn: str, value: object, kinds: tuple[str, ...], what: str | None = No
     if type_name(value) in kinds:
         return value
     if what is None:
-        names = [_article(k) for k in kinds]
-        what = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1].split(" ", 1)[1]
+        what = _article(kinds[0])
+        if len(kinds) > 1:
+            what = ", ".join([what, *kinds[1:-1]]) + " or " + kinds[-1]
     raise fail(fn, f"expects {what}, got {type_name(value)}")
 
 
@@ -151,9 +152,18 @@ def expect_lambda(fn: str, value: object, arity: int | tuple[int, ...] | None = 
 def call_lambda(fn: Callable[..., Any], *args: Any) -> Any:
     """Call a lambda with as many of `args` as it declares (ARM lambdas may omit the index)."""
     params = getattr(fn, "params", None)
-    if params is not None:
-        return fn(*args[: len(params)])
-    return fn(*args)
+    count = len(params) if params is not None else _python_arity(fn)
+    return fn(*args) if count is None else fn(*args[:count])
+
+
+def _python_arity(fn: Callable[..., Any]) -> int | None:
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind == p.VAR_POSITIONAL for p in parameters):
+        return None
+    return sum(1 for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
 # ---------------------------------------------------------------------------------------------

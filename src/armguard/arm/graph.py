@@ -109,7 +109,7 @@ class _Builder:
         self.deployment = deployment
         self.lenient = lenient
         self.graph = DeploymentGraph(path=template.path, language="arm", target_scope=template.target_scope)
-        self.ctx = EvalContext()
+        self.ctx = EvalContext()  # replaced in build()
 
     # -- entry ------------------------------------------------------------------------------
 
@@ -124,7 +124,11 @@ class _Builder:
                                                                            strict=True)]
         index = ResourceIndex()
         for r in resources:
-            index.add(r.node.symbol, resource_key(r.node.type, r.name_key), r.node.loop.name if r.node.loop else None)
+            node = r.node
+            instances = tuple(resource_key(node.type, name.lower()) for name in node.instance_names or ()
+                              if isinstance(name, str))
+            index.add(node.symbol, resource_key(node.type, r.name_key), node.loop.name if node.loop else None,
+                      instances)
         for r in resources:
             self._dependencies(r, index, resources)
         self.graph.nodes = [r.node for r in resources]
@@ -343,6 +347,7 @@ class _Builder:
                                             supplied_from=self.t.path)
             else:
                 node.module = builder.build({}, ctx)
+            self.graph.errors.extend(node.module.errors)  # the top-level graph lists every problem
         except ArmguardError as e:
             if not lenient:
                 raise
@@ -442,7 +447,15 @@ class _Builder:
             }
         elif sub_id is None:
             out["resource_group"] = outer.resource_group
-        if outer.management_group is not None:
+        group_name = _management_group_name(scope.get("scope"))
+        if group_name is not None:
+            out["management_group"] = {
+                "id": _join_id("/providers/Microsoft.Management/managementGroups/", group_name),
+                "name": group_name,
+                "type": "Microsoft.Management/managementGroups",
+                "properties": {"displayName": group_name, "tenantId": outer.tenant.get("tenantId")},
+            }
+        elif outer.management_group is not None:
             out["management_group"] = outer.management_group
         return out
 
@@ -606,23 +619,37 @@ class _Builder:
     def _eval(self, value: Any, ctx: EvalContext, path: JsonPath, lenient: bool = False) -> Any:
         """Evaluate a template value; errors name the JSON path of the failing expression.
 
-        When lenient (the resource may not deploy) an error only makes the value unknown. Without
-        strict, an error that depends on parameter values (which inspect and lint usually do not
-        have) is reported in `graph.errors` and the value becomes unknown; others raise.
+        When lenient (the resource may not deploy) an error only makes that value unknown.
+        Without strict, so does an error that depends on parameter values (which inspect and lint
+        usually lack), reported in `graph.errors`; other errors raise.
         """
         try:
             return evaluate(value, ctx)
         except (ArmguardError, RecursionError) as e:
             error = e if isinstance(e, ArmguardError) else ArmguardError("expressions nested too deeply")
-            if lenient:
-                return Unknown(f"error: {error.message}", {"error:evaluation"})
-            if error.path is not None:
-                raise error from None
-            where, raw = _failing_leaf(value, ctx, error.message, path)
-            if self.options.strict or not _depends_on_inputs(raw):
-                raise self.t.error(error.message, where) from None
-            self.graph.errors.append(self._diagnostic(error.message, where, "error"))
-            return Unknown(f"error: {error.message}", {"error:evaluation"})
+        if error.path is not None and not lenient:
+            raise error
+        if isinstance(value, list):
+            return [self._eval(v, ctx, (*path, i), lenient) for i, v in enumerate(value)]
+        if isinstance(value, dict) and not _has_property_copy(value):
+            return {self._eval_key(k, ctx): self._eval(v, ctx, (*path, k), lenient) for k, v in value.items()}
+        unknown = Unknown(f"error: {error.message}", {"error:evaluation"})
+        if lenient:
+            return unknown
+        if self.options.strict or not _depends_on_inputs(value):
+            raise self.t.error(error.message, path) from None
+        self.graph.errors.append(self._diagnostic(error.message, path, "error"))
+        return unknown
+
+    @staticmethod
+    def _eval_key(key: str, ctx: EvalContext) -> str:
+        if not key.startswith("["):
+            return key
+        try:
+            value = evaluate(key, ctx)
+        except ArmguardError:
+            return key
+        return value if isinstance(value, str) else _text(value)
 
     def _located(self, error: ArmguardError, path: JsonPath) -> ArmguardError:
         if error.path is not None:
@@ -644,22 +671,9 @@ class _Builder:
         return self.t.locator.span(self.t.source, start, end)
 
 
-def _failing_leaf(value: Any, ctx: EvalContext, message: str, path: JsonPath) -> tuple[JsonPath, Any]:
-    """The path and text of the string inside `value` whose evaluation fails with `message`."""
-    if isinstance(value, dict | list):
-        items = value.items() if isinstance(value, dict) else enumerate(value)
-        for key, item in items:
-            if isinstance(item, str) and item.startswith("["):
-                try:
-                    evaluate(item, ctx)
-                except (ArmguardError, RecursionError) as e:
-                    if not isinstance(e, ArmguardError) or e.message == message:
-                        return (*path, key), item
-            elif isinstance(item, dict | list):
-                found = _failing_leaf(item, ctx, message, (*path, key))
-                if found[0] != (*path, key):
-                    return found
-    return path, value
+def _has_property_copy(obj: dict[str, Any]) -> bool:
+    copy = field_value(obj, "copy")
+    return isinstance(copy, list) and all(isinstance(c, dict) and get_field(c, "input")[0] for c in copy)
 
 
 def _depends_on_inputs(raw: Any) -> bool:
@@ -672,6 +686,20 @@ def _depends_on_inputs(raw: Any) -> bool:
 def decl_key(decl: ResourceDecl, name: str) -> JsonPath:
     key = get_field(decl.data, name)[0]
     return decl.path if key is None else (*decl.path, key)
+
+
+def _management_group_name(scope: Any) -> Any:
+    """The management group a deployment's `scope` targets ('Microsoft.Management/managementGroups/x')."""
+    if isinstance(scope, Unknown):
+        return Unknown(f"last(split({scope.text}, '/'))", scope.deps) if "managementgroups" in scope.text.lower() \
+            else None
+    if not isinstance(scope, str):
+        return None
+    segments = [s for s in scope.split("/") if s]
+    if len(segments) >= 3 and segments[-2].lower() == "managementgroups" \
+            and segments[-3].lower() == "microsoft.management":
+        return segments[-1]
+    return None
 
 
 def _join_id(prefix: str, value: Any) -> Any:

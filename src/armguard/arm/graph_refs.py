@@ -71,13 +71,22 @@ def _format_parts(fmt: str, args: tuple[Expr, ...], ctx: EvalContext) -> list[Pa
 
 
 def _resource_id_parts(args: tuple[Expr, ...], ctx: EvalContext) -> list[Part]:
-    """resourceId(...) and friends when some argument is unknown: '/providers/<type>/<names>'."""
+    """resourceId(...) and friends when some argument is unknown: '/providers/ns/t1/n1/t2/n2'."""
     evaluated = [string_parts(a, ctx) for a in args]
     for i, parts in enumerate(evaluated):
         if len(parts) == 1 and isinstance(parts[0], str) and _looks_like_type(parts[0]):
-            out: list[Part] = ["/providers/", parts[0].strip("/")]
+            ns, *types = [s for s in parts[0].split("/") if s]
+            names: list[list[Part]] = []
             for name in evaluated[i + 1:]:
-                out += ["/", *name]
+                if all(isinstance(p, str) for p in name):
+                    names.extend([s] for s in "".join(name).split("/") if s)  # type: ignore[arg-type]
+                else:
+                    names.append(name)
+            if len(names) != len(types):
+                break
+            out: list[Part] = ["/providers/", ns]
+            for rtype, name in zip(types, names, strict=True):
+                out += ["/", rtype, "/", *name]
             return out
     return [Unknown("resourceId(" + ", ".join(render(a) for a in args) + ")")]
 
@@ -136,22 +145,25 @@ class ResourceIndex:
     by_symbol: dict[str, str] = field(default_factory=dict)
     by_loop: dict[str, str] = field(default_factory=dict)
 
-    def add(self, symbol: str, key: ResourceKey, loop_name: str | None) -> None:
-        self.by_key.setdefault(key, []).append(symbol)
-        self.by_name.setdefault(key.names, []).append(symbol)
+    def add(self, symbol: str, key: ResourceKey, loop_name: str | None = None,
+            instance_keys: tuple[ResourceKey, ...] = ()) -> None:
+        """A resource; a loop's iterations with known names are found by those names too."""
+        for k in (key, *instance_keys):
+            if symbol not in self.by_key.get(k, ()):
+                self.by_key.setdefault(k, []).append(symbol)
+                self.by_name.setdefault(k.names, []).append(symbol)
         self.by_symbol.setdefault(symbol.lower(), symbol)
         if loop_name:
             self.by_loop.setdefault(loop_name.lower(), symbol)
 
     def resolve(self, key: str, *, symbolic: bool) -> list[str]:
         """Symbols a flattened reference names: symbolic name, copy loop name, resource id or name."""
-        if not has_unknown(key):
-            if symbolic:
-                found = self.symbol_of(key)
-                if found:
-                    return [found]
-            if key in self.by_loop:
-                return [self.by_loop[key]]
+        if symbolic:
+            found = self.symbol_of(key)
+            if found:
+                return [found]
+        if not has_unknown(key) and key in self.by_loop:
+            return [self.by_loop[key]]
         ref = parse_key(key)
         if ref.type is not None:
             return list(self.by_key.get(ref, []))
@@ -161,7 +173,8 @@ class ResourceIndex:
         """The symbol a 2.0 reference names: 'sym', 'sym[3]', 'parent::child' (case-insensitive)."""
         found = self.by_symbol.get(key)
         if found is None and "[" in key:
-            found = self.by_symbol.get(key.split("[", 1)[0])
+            head = key.split("[", 1)[0]
+            found = None if has_unknown(head) else self.by_symbol.get(head)
         return found
 
 

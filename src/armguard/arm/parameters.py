@@ -225,27 +225,27 @@ def _value_type(value: Any) -> str:
 class ParameterValues(dict):
     """Parameter name -> value, resolving each on first lookup (defaults may use other parameters)."""
 
-    def __init__(self, resolvers: dict[str, Callable[[], Any]]):
+    def __init__(self, resolvers: dict[str, Callable[[], Any]],
+                 cycle_error: Callable[[str, str], ArmguardError] = lambda message, name: ArmguardError(message)):
         super().__init__()
         self._resolvers = resolvers
+        self._cycle_error = cycle_error
         self._in_progress: list[str] = []
         for name in resolvers:
             dict.__setitem__(self, name, None)
 
     def __getitem__(self, name: str) -> Any:
-        resolver = self._resolvers.pop(name, None)
+        if name in self._in_progress:
+            cycle = " -> ".join([*self._in_progress[self._in_progress.index(name):], name])
+            raise self._cycle_error(f"parameter defaults refer to each other in a cycle: {cycle}", name)
+        resolver = self._resolvers.get(name)
         if resolver is not None:
-            if name in self._in_progress:
-                cycle = " -> ".join([*self._in_progress[self._in_progress.index(name):], name])
-                raise ArmguardError(f"parameter defaults refer to each other in a cycle: {cycle}")
             self._in_progress.append(name)
             try:
                 dict.__setitem__(self, name, resolver())
-            except BaseException:
-                self._resolvers[name] = resolver
-                raise
             finally:
                 self._in_progress.pop()
+            del self._resolvers[name]
         return dict.__getitem__(self, name)
 
     def get(self, name: str, default: Any = None) -> Any:
@@ -286,7 +286,7 @@ def resolve_parameters(
         where = (*section, name)
         hit = given.get(name.lower())
         resolvers[name] = _resolver(name, decl, definitions, hit, evaluate_default, strict, fail, where)
-    return ParameterValues(resolvers)
+    return ParameterValues(resolvers, lambda message, name: fail(message, (*section, name)))
 
 
 def _resolver(name: str, decl: Mapping[str, Any], definitions: Mapping[str, Any], hit: tuple[str, Any] | None,

@@ -384,6 +384,7 @@ def _check_sections(template: Template) -> None:
         if key is not None and not isinstance(value, kind):
             want = "an object" if kind is dict else "an array"
             raise template.error(f"'{name}' must be {want}, found {_json_type(value)}", (*template.base, key))
+    _check_functions(template)
     params_key, params = get_field(template.data, "parameters")
     for name, decl in (params or {}).items():
         where = (*template.base, params_key or "parameters", name)
@@ -392,6 +393,30 @@ def _check_sections(template: Template) -> None:
         ptype = field_value(decl, "type")
         if ptype is not None and not isinstance(ptype, str):
             raise template.error(f"parameter '{name}' 'type' must be a string, found {_json_type(ptype)}", where)
+
+
+def _check_functions(template: Template) -> None:
+    """User-defined functions: [{namespace, members: {name: {parameters: [{name, type}], output: {value}}}}]."""
+    section_key, section = get_field(template.data, "functions")
+    for i, ns in enumerate(section or []):
+        where: JsonPath = (*template.base, section_key or "functions", i)
+        if not isinstance(ns, dict) or not isinstance(field_value(ns, "namespace"), str):
+            raise template.error("a functions entry needs a 'namespace' string", where)
+        members_key, members = get_field(ns, "members")
+        if not isinstance(members, dict):
+            raise template.error("a functions entry needs a 'members' object", where)
+        for name, member in members.items():
+            member_path = (*where, members_key, name)
+            if not isinstance(member, dict):
+                raise template.error(f"function '{name}' must be an object", member_path)
+            params = field_value(member, "parameters", [])
+            if not isinstance(params, list) or not all(
+                    isinstance(p, dict) and isinstance(field_value(p, "name"), str) for p in params):
+                raise template.error(f"function '{name}' parameters must be an array of {{name, type}} objects",
+                                     member_path)
+            output = field_value(member, "output")
+            if not isinstance(output, dict) or get_field(output, "value")[0] is None:
+                raise template.error(f"function '{name}' needs an 'output' with a 'value'", member_path)
 
 
 def _add_resource(template: Template, body: Any, path: JsonPath, symbol: str | None,

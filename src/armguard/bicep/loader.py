@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from armguard.arm.functions_base import to_text
 from armguard.bicep import syntax as s
 from armguard.bicep.modules import resolve_module
 from armguard.bicep.parser import parse_source
@@ -18,7 +19,6 @@ from armguard.bicep.semantic import Declaration, SemanticModel
 from armguard.errors import ArmguardError
 from armguard.model import Dependency, DeploymentGraph, Diagnostic, Loop, Node
 from armguard.source import SourceFile
-from armguard.arm.functions_base import to_text
 from armguard.values import Unknown, is_known, merge_unknown, unknown_deps
 
 _MAX_INSTANCES = 800  # Resource Manager's limit on resources in one template, copies included
@@ -104,7 +104,7 @@ class _Loader:
         source, program = self.parse(path)
         model = SemanticModel(program, source, params)
         model.file_loader = _load_file_function
-        graph = DeploymentGraph(str(path), "bicep", model.target_scope)
+        graph = DeploymentGraph(str(path), "bicep", model.target_scope, syntax=model)
         graph.errors.extend(model.diagnostics)
         graph.parameters = {name: _plain(model.param_value(name)) for name in model.params}
         for decl in model.declarations.values():

@@ -20,6 +20,7 @@ from armguard.bicep.syntax import (
     ErrorStatement,
     Expr,
     ExtendsDecl,
+    ExtensionConfigDecl,
     ExtensionDecl,
     ForExpr,
     FuncDecl,
@@ -84,7 +85,7 @@ _PRECEDENCE = {
 }
 _STATEMENT_KEYWORDS = frozenset({
     "targetScope", "metadata", "param", "var", "output", "type", "func", "import", "extension", "provider",
-    "resource", "module", "test", "assert", "using", "extends",
+    "resource", "module", "test", "assert", "using", "extends", "extensionConfig",
 })
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
 _MAX_DEPTH = 200
@@ -458,6 +459,16 @@ class _Parser:
             alias, end = a.value, a.end
         return spec, config, alias, end
 
+    def s_extension_config(self, start: int, decorators: list[Decorator]) -> Statement:
+        alias = self.expect_id("an extension alias")
+        config = None
+        end = alias.end
+        if self.at_id("with"):
+            self.advance()
+            config = self.expr()
+            end = config.end
+        return ExtensionConfigDecl(start, end, decorators, alias.value, config)
+
     def s_resource(self, start: int, decorators: list[Decorator]) -> Statement:
         name_tok = self.expect_id("a resource symbolic name")
         type_string = self.string_literal("a resource type string such as 'Microsoft.Network/virtualNetworks@2024-05-01'")
@@ -743,7 +754,7 @@ class _Parser:
                 self.i += 1
                 parts.append(nt.value)
                 self.leave()
-                return StringLiteral(t.start, nt.end, parts)
+                return StringLiteral(t.start, nt.end, parts, self._text.startswith(("'''", "$"), t.start))
             raise self.error("'}' closing the interpolation", nt)
 
     def object_expr(self) -> ObjectExpr:
@@ -1025,6 +1036,7 @@ _STATEMENTS = {
     "import": _Parser.s_import,
     "extension": _Parser.s_extension,
     "provider": _Parser.s_extension,
+    "extensionConfig": _Parser.s_extension_config,
     "resource": _Parser.s_resource,
     "module": _Parser.s_module,
     "test": _Parser.s_test,

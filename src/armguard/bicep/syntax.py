@@ -395,6 +395,14 @@ class ExtensionDecl(Statement):
 
 
 @dataclass(slots=True, eq=False)
+class ExtensionConfigDecl(Statement):
+    """`extensionConfig alias with {...}` in a .bicepparam file."""
+
+    alias: str
+    config: Expr | None
+
+
+@dataclass(slots=True, eq=False)
 class ResourceDecl(Statement):
     name: str
     name_start: int

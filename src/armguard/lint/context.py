@@ -1,0 +1,90 @@
+"""What a rule sees when it checks one file: the graph, the catalog, the source text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from armguard.catalog import Catalog, Entry
+from armguard.lint.domains import DomainKey, domain_keys
+from armguard.lint.findings import Finding, Fix, Level
+from armguard.model import DeploymentGraph, Node
+from armguard.source import SourceFile
+
+
+@dataclass
+class LintContext:
+    graph: DeploymentGraph
+    catalog: Catalog
+    source: SourceFile | None
+    levels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        return self.graph.path
+
+    @property
+    def language(self) -> str:
+        return self.graph.language
+
+    @property
+    def bicep(self) -> Any:
+        """The Bicep semantic model, or None for ARM JSON."""
+        return self.graph.syntax if self.graph.language == "bicep" else None
+
+    def entry(self, rtype: str) -> Entry:
+        return self.catalog.get(rtype)
+
+    def finding(self, rule: Any, node: Node, message: str, *, domain: DomainKey | None = None,
+                members: list[str] | None = None, reason: str | None = None, fix: Fix | None = None,
+                level: Level | None = None) -> Finding:
+        return Finding(
+            rule=rule.id, level=level or rule.level, path=node.path or self.path, line=node.line,
+            column=node.column, message=message, domain=domain.describe() if domain else None,
+            members=members or [], reason=reason, fix=fix, symbol=node.symbol,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """A serial-domain write that a declaration makes, directly or through the module it deploys."""
+
+    node: Node  # the declaration in the linted file
+    inner: Node  # the resource that makes the write (== node unless inside a module)
+    entry: Entry
+    key: DomainKey
+
+
+def serial_writes(ctx: LintContext, node: Node, depth: int = 0) -> Iterator[Write]:
+    """Every write into a serial lock domain that deploying `node` makes."""
+    yield from _writes(ctx, node, node, depth)
+
+
+def _writes(ctx: LintContext, outer: Node, node: Node, depth: int) -> Iterator[Write]:
+    if node.existing or depth > 16:
+        return
+    if node.kind == "module":
+        if node.module is not None:
+            for inner in node.module.nodes:
+                yield from _writes(ctx, outer, inner, depth + 1)
+        return
+    entry = ctx.entry(node.type)
+    if entry.serial != "serial":
+        return
+    for key in domain_keys(node, entry):
+        yield Write(outer, node, entry, key)
+
+
+def deployed_types(node: Node) -> list[str]:
+    return node.deploys() if node.kind == "module" else [node.type]
+
+
+def describe_iterations(node: Node) -> list[str]:
+    """Readable names of a loop's iterations, when known."""
+    names = node.instance_names
+    if names:
+        return [n if isinstance(n, str) else f"{node.symbol}[{i}]" for i, n in enumerate(names)]
+    if node.loop is not None and node.loop.count is not None:
+        return [f"{node.symbol}[{i}]" for i in range(node.loop.count)]
+    return [f"{node.symbol}[*]"]

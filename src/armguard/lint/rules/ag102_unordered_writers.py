@@ -1,0 +1,93 @@
+"""AG102: separate declarations that write one serial lock domain with nothing ordering them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from armguard.lint.context import LintContext, Write, serial_writes
+from armguard.lint.findings import Finding, Level
+from armguard.lint.fixes import depends_on_fix
+from armguard.model import DeploymentGraph, Node
+
+
+@dataclass(frozen=True)
+class UnorderedWritersRule:
+    id: str = "AG102"
+    name: str = "unordered-lock-domain-writers"
+    level: Level = "warning"
+    doc: str = (
+        "Two or more declarations outside one loop (or two loops) write the same serial lock domain "
+        "and no dependency orders them, for example three subnets of one VNet declared as separate "
+        "resources, or peerings from two loops onto one hub. Resource Manager starts everything whose "
+        "dependencies are met at once, so these writes collide with AnotherOperationInProgress. Fix: "
+        "chain them with dependsOn (the fix adds each declaration's predecessor), or declare them in one "
+        "loop with @batchSize(1). Suppress when a condition guarantees that only one of them deploys."
+    )
+
+    def check(self, ctx: LintContext) -> Iterable[Finding]:
+        groups: dict[str, list[Write]] = {}
+        for node in ctx.graph.nodes:
+            for w in serial_writes(ctx, node):
+                if node.loop is not None and w.key.depends_on_loop(node.symbol):
+                    continue
+                groups.setdefault(_key_text(w), []).append(w)
+        order = _Ordering(ctx.graph)
+        for writes in groups.values():
+            members: dict[str, Write] = {}
+            for w in writes:
+                members.setdefault(w.node.symbol, w)
+            if len(members) < 2:
+                continue
+            ordered = sorted(members.values(), key=lambda w: (w.node.line, w.node.column))
+            for i, later in enumerate(ordered[1:], start=1):
+                unordered = [e for e in ordered[:i] if not order.ordered(e.node.symbol, later.node.symbol)]
+                if not unordered:
+                    continue
+                yield self.finding(ctx, later, ordered[i - 1].node, unordered, [w.node.symbol for w in ordered])
+
+    def finding(self, ctx: LintContext, w: Write, previous: Node, unordered: list[Write],
+                members: list[str]) -> Finding:
+        others = ", ".join(f"'{u.node.symbol}'" for u in unordered)
+        domain = w.key.describe()
+        message = (
+            f"'{w.node.symbol}' writes {domain} like {others}, and no dependency orders them: "
+            f"Resource Manager will run them at once and reject all but one with "
+            f"AnotherOperationInProgress; make '{w.node.symbol}' depend on '{previous.symbol}'"
+        )
+        fix = depends_on_fix(ctx, w.node, [previous.symbol])
+        return ctx.finding(self, w.node, message, domain=w.key, members=members, reason=w.entry.notes or None,
+                           fix=fix)
+
+
+def _key_text(w: Write) -> str:
+    return repr((w.key.owner_type.lower(), w.key.identity))
+
+
+class _Ordering:
+    """Whether one declaration is (transitively) ordered before or after another."""
+
+    def __init__(self, graph: DeploymentGraph):
+        self.deps = {n.symbol: set(n.depends_on()) for n in graph.nodes}
+        self._reach: dict[str, set[str]] = {}
+
+    def reach(self, symbol: str) -> set[str]:
+        found = self._reach.get(symbol)
+        if found is not None:
+            return found
+        seen: set[str] = set()
+        stack = list(self.deps.get(symbol, ()))
+        while stack:
+            s = stack.pop()
+            if s in seen:
+                continue
+            seen.add(s)
+            stack.extend(self.deps.get(s, ()))
+        self._reach[symbol] = seen
+        return seen
+
+    def ordered(self, a: str, b: str) -> bool:
+        return a in self.reach(b) or b in self.reach(a)
+
+
+RULE = UnorderedWritersRule()

@@ -1,0 +1,269 @@
+"""Running lint over paths: find the files, lint each (in parallel across cores), apply suppressions."""
+
+from __future__ import annotations
+
+import os
+import re
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pathspec
+
+from armguard.catalog import Catalog, load_catalog
+from armguard.errors import ArmguardError
+from armguard.lint.config import Config, find_config
+from armguard.lint.context import LintContext
+from armguard.lint.findings import Finding
+from armguard.lint.rules import all_rules
+from armguard.source import SourceFile
+
+_TEMPLATE_SCHEMA = re.compile(r'"\$schema"\s*:\s*"[^"]*deploymentTemplate\.json', re.I)
+_SKIP_DIRS = {".git", "node_modules", ".venv", "__pycache__", ".terraform"}
+_PARALLEL_THRESHOLD = 8
+
+
+@dataclass
+class FileError:
+    path: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: error: {self.message}"
+
+
+@dataclass
+class FileResult:
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    language: str = "bicep"
+    text: str | None = None
+
+
+# ------------------------------------------------------------------ discovery
+
+def discover(paths: list[str]) -> list[Path]:
+    """The Bicep and ARM JSON template files named by `paths` (directories walked)."""
+    found: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_file():
+            found.append(p)
+        elif p.is_dir():
+            found.extend(_walk(p))
+        else:
+            raise ArmguardError("no such file or directory", path=raw)
+    seen: set[Path] = set()
+    out = []
+    for f in found:
+        key = f.resolve()
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def _walk(root: Path) -> list[Path]:
+    out: list[Path] = []
+    config = find_config(root)
+    excludes = pathspec.PathSpec.from_lines("gitwildmatch", config.exclude) if config.exclude else None
+    exclude_root = config.root or root
+    specs: list[tuple[Path, pathspec.PathSpec]] = _parent_gitignores(root)
+    for dirpath, dirnames, filenames in os.walk(root):
+        d = Path(dirpath)
+        gi = d / ".gitignore"
+        if gi.is_file():
+            try:
+                specs = [*specs, (d, pathspec.PathSpec.from_lines("gitwildmatch", gi.read_text("utf-8").splitlines()))]
+            except OSError:
+                pass
+        dirnames[:] = sorted(n for n in dirnames if n not in _SKIP_DIRS
+                             and not _ignored(d / n, specs, excludes, exclude_root, is_dir=True))
+        bicep_stems = {Path(n).stem for n in filenames if n.endswith(".bicep")}
+        for name in sorted(filenames):
+            f = d / name
+            if _ignored(f, specs, excludes, exclude_root, is_dir=False):
+                continue
+            if name.endswith(".bicep"):
+                out.append(f)
+            elif name.endswith(".json") and Path(name).stem not in bicep_stems and _is_template(f):
+                out.append(f)
+    return out
+
+
+def _parent_gitignores(root: Path) -> list[tuple[Path, pathspec.PathSpec]]:
+    specs = []
+    resolved = root.resolve()
+    for d in reversed(resolved.parents):
+        gi = d / ".gitignore"
+        if gi.is_file():
+            try:
+                specs.append((d, pathspec.PathSpec.from_lines("gitwildmatch", gi.read_text("utf-8").splitlines())))
+            except OSError:
+                pass
+        if (d / ".git").exists():
+            specs = specs[-1:] if (d / ".gitignore").is_file() else []
+    return specs
+
+
+def _ignored(path: Path, specs: list[tuple[Path, pathspec.PathSpec]], excludes: pathspec.PathSpec | None,
+             exclude_root: Path, *, is_dir: bool) -> bool:
+    suffix = "/" if is_dir else ""
+    resolved = path.resolve()
+    for base, spec in specs:
+        try:
+            rel = resolved.relative_to(base.resolve()).as_posix()
+        except ValueError:
+            continue
+        if spec.match_file(rel + suffix):
+            return True
+    if excludes is not None:
+        try:
+            rel = resolved.relative_to(exclude_root.resolve()).as_posix()
+        except ValueError:
+            rel = path.as_posix()
+        if excludes.match_file(rel + suffix):
+            return True
+    return False
+
+
+def _is_template(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096).decode("utf-8", "replace")
+    except OSError:
+        return False
+    return bool(_TEMPLATE_SCHEMA.search(head))
+
+
+# ---------------------------------------------------------------------- lint
+
+@lru_cache(maxsize=64)
+def _catalog_for(config: Config) -> Catalog:
+    return load_catalog(config.catalog)
+
+
+def lint_file(path: str) -> FileResult:
+    """Lint one file. Never raises for bad input: problems become errors of the result."""
+    result = FileResult(path)
+    try:
+        config = find_config(Path(path))
+        source = SourceFile.read(path)
+        result.text = source.text
+        graph = _load(path)
+        result.language = graph.language
+        for e in graph.errors:
+            if e.severity == "error" and e.path == path:
+                result.errors.append(FileError(e.path, e.line, e.column, e.message))
+        if result.errors:
+            return result
+        ctx = LintContext(graph, _catalog_for(config), source, config.levels)
+        findings: list[Finding] = []
+        for rule in all_rules():
+            level = config.levels.get(rule.id, rule.level)
+            if level == "off":
+                continue
+            for f in rule.check(ctx):
+                if f.path != path:
+                    continue
+                if rule.id in config.levels:
+                    f.level = level  # type: ignore[assignment]
+                findings.append(f)
+        result.findings = sorted(_unsuppressed(findings, graph, source), key=lambda f: f.sort_key())
+    except ArmguardError as e:
+        result.errors.append(FileError(e.path or path, e.line or 1, e.column or 1, e.message))
+    except RecursionError:
+        result.errors.append(FileError(path, 1, 1, "template nested too deeply to analyse"))
+    return result
+
+
+def _load(path: str):  # type: ignore[no-untyped-def]
+    if path.endswith((".bicep", ".bicepparam")):
+        from armguard.bicep import load_graph
+
+        return load_graph(path)
+    from armguard.arm import load_graph as load_arm
+
+    return load_arm(path)
+
+
+def lint_paths(paths: list[str], *, jobs: int | None = None) -> tuple[list[FileResult], int]:
+    """Lint every template under `paths`. Returns the per-file results and the number of files."""
+    files = [str(p) for p in discover(paths)]
+    workers = jobs or os.cpu_count() or 1
+    if len(files) >= _PARALLEL_THRESHOLD and workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(lint_file, files, chunksize=max(1, len(files) // (workers * 8))))
+    else:
+        results = [lint_file(f) for f in files]
+    return results, len(files)
+
+
+# --------------------------------------------------------------- suppression
+
+_DISABLE_COMMENT = re.compile(r"//\s*armguard-disable-next-line\s+([A-Za-z0-9_, ]+)")
+
+
+def _unsuppressed(findings: list[Finding], graph, source: SourceFile) -> list[Finding]:  # type: ignore[no-untyped-def]
+    if graph.language != "bicep" or not findings:
+        return findings
+    program = graph.syntax.program
+    disabled_lines: dict[int, set[str]] = {}
+    for d in program.directives:
+        line, _ = source.position(d.start)
+        if d.name == "disable-next-line":
+            disabled_lines.setdefault(line, set()).update(c.upper() for c in d.codes)
+    for c in program.comments:
+        m = _DISABLE_COMMENT.search(c.text)
+        if m:
+            line, _ = source.position(c.start)
+            codes = {x.upper() for x in re.split(r"[,\s]+", m.group(1)) if re.fullmatch(r"[A-Za-z]+\d+", x)}
+            disabled_lines.setdefault(line, set()).update(codes)
+    ranges = _disabled_ranges(program, source)
+    out = []
+    for f in findings:
+        if _suppressed_above(f, disabled_lines, source, graph.syntax) or any(
+                f.rule in codes and lo <= f.line <= hi for lo, hi, codes in ranges):
+            continue
+        out.append(f)
+    return out
+
+
+def _suppressed_above(f: Finding, disabled: dict[int, set[str]], source: SourceFile, model) -> bool:  # type: ignore[no-untyped-def]
+    """A disable directive or comment among the declaration's decorators, or in the block of comment
+    and directive lines directly above it."""
+    decl = model.declarations.get(f.symbol) if f.symbol else None
+    first = source.position(decl.decl.start)[0] if decl is not None else f.line
+    if any(f.rule in disabled.get(line, ()) for line in range(first, f.line + 1)):
+        return True
+    line = first - 1
+    while line >= 1:
+        if f.rule in disabled.get(line, ()):
+            return True
+        text = source.line_text(line).strip()
+        if not text.startswith(("//", "#", "/*", "*")):
+            return False
+        line -= 1
+    return False
+
+
+def _disabled_ranges(program, source: SourceFile) -> list[tuple[int, int, set[str]]]:  # type: ignore[no-untyped-def]
+    ranges: list[tuple[int, int, set[str]]] = []
+    open_at: dict[str, int] = {}
+    for d in program.directives:
+        line, _ = source.position(d.start)
+        codes = {c.upper() for c in d.codes}
+        if d.name == "disable-diagnostics":
+            for c in codes:
+                open_at.setdefault(c, line)
+        elif d.name == "restore-diagnostics":
+            for c in codes:
+                if c in open_at:
+                    ranges.append((open_at.pop(c), line, {c}))
+    for c, line in open_at.items():
+        ranges.append((line, source.line_count, {c}))
+    return ranges
