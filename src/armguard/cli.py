@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -130,6 +131,11 @@ def main() -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(1)
+    except Exception as e:  # a bug in armguard, not in the user's input
+        if os.environ.get("ARMGUARD_DEBUG"):
+            raise
+        click.echo(f"armguard: internal error: {type(e).__name__}: {e} (set ARMGUARD_DEBUG=1 for details)", err=True)
+        sys.exit(3)
 
 
 if __name__ == "__main__":

@@ -322,3 +322,35 @@ def test_errors_that_depend_on_parameters_are_diagnostics_unless_strict(tmp_path
 
 def test_dependency_model_is_plain_data(classic):
     assert classic.node("vm1").dependencies[0] == Dependency("storageLoop", "reference")
+
+
+# -- name segments -----------------------------------------------------------------------------
+
+
+def test_name_segments_follow_type_segments(classic):
+    assert classic.node("vnetName_extra").name_segments == ["demo-vnet", "extra"]
+    assert classic.node("storageLoop").instance_segments == [["demost1"], ["demost2"], ["demost3"]]
+    [looped] = classic.node("storageLoop").name_segments
+    assert isinstance(looped, Unknown) and looped.deps == {"loop:storageLoop"}
+    assert classic.node("vm1").instance_segments is None
+
+
+def test_name_segments_split_on_literal_slashes_around_unknowns(symbolic):
+    zone, child = symbolic.node("links").name_segments
+    assert zone == Unknown("parameters('zone').name", {"param:zone"})
+    assert "loop:links" in child.deps
+    assert [segs[1] for segs in symbolic.node("links").instance_segments] == ["a-x", "b-x"]
+    assert symbolic.node("records").instance_segments[1][1] == "rec1"
+
+
+def test_an_unknown_child_name_gets_one_unknown_per_segment(tmp_path):
+    t = template(resource("[parameters('full')]", "Microsoft.Network/virtualNetworks/subnets"),
+                 parameters={"full": {"type": "string"}})
+    vnet, subnet = load_graph(write(tmp_path, t)).nodes[0].name_segments
+    assert vnet.text == "split(parameters('full'), '/')[0]" and vnet.deps == {"param:full"}
+    assert subnet.text.endswith("[1]")
+
+
+def test_graph_keeps_the_template_as_syntax(classic):
+    assert classic.syntax.path == classic.path
+    assert not classic.syntax.symbolic

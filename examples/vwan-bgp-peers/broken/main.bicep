@@ -30,7 +30,7 @@ resource hub 'Microsoft.Network/virtualHubs@2024-05-01' = {
 }
 
 module bgpPeers '../modules/bgp-connection.bicep' = [for peer in peers: {
-  name: 'bgp-${peer.name}'
+  name: '${uniqueString(deployment().name)}-bgp-${peer.name}'
   params: {
     hubName: hub.name
     peer: peer

@@ -9,7 +9,6 @@ for every iteration when the count is known); nested templates with
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,16 +16,18 @@ from typing import Any
 
 from armguard.arm.evaluator import EvalContext, evaluate
 from armguard.arm.expressions import parse_template_string
+from armguard.arm.graph_modules import DeploymentModules, deps_of, kind_of, text_of
 from armguard.arm.graph_refs import (
     ResourceIndex,
     flatten,
     has_unknown,
+    name_segments,
     readable_name,
     resource_key,
     runtime_targets,
     string_parts,
 )
-from armguard.arm.parameters import key_vault_reference, resolve_parameters, undeclared
+from armguard.arm.parameters import resolve_parameters, undeclared
 from armguard.arm.template import (
     JsonPath,
     ResourceDecl,
@@ -34,21 +35,19 @@ from armguard.arm.template import (
     field_value,
     format_path,
     get_field,
-    template_from_object,
 )
 from armguard.errors import ArmguardError
 from armguard.model import Dependency, DeploymentGraph, Diagnostic, Loop, Node
 from armguard.values import Unknown
 
 MAX_COPY_COUNT = 800  # Resource Manager's limit on copy loops (and on resources per template)
-MAX_NESTING = 32
 MAX_DERIVED_SYMBOL = 40  # longer names derived from a name expression read worse than the type
 _NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]+")
 
 # (relativePath as written, file of the template that links it) -> the linked template.
 LinkLoader = Callable[[str, str], Template]
 
-_SCOPE_FIELDS = ("scope", "subscriptionId", "resourceGroup", "managementGroup")
+_SCOPE_FIELDS = ("scope", "subscriptionId", "resourceGroup")
 _NOT_SCANNED_FOR_REFERENCES = frozenset({"dependson", "copy", "type", "apiversion", "comments", "metadata",
                                          "resources"})
 
@@ -100,7 +99,7 @@ class _Resource:
     name_key: str
 
 
-class _Builder:
+class _Builder(DeploymentModules):
     """Builds the graph of one template (the file's, a nested one or a linked one)."""
 
     def __init__(self, template: Template, options: _Options, *, deployment: str | None, lenient: bool):
@@ -134,6 +133,7 @@ class _Builder:
         self.graph.nodes = [r.node for r in resources]
         self._check_cycles(resources)
         self.graph.outputs = self._outputs()
+        self.graph.syntax = self.t
         return self.graph
 
     def _context(self, supplied: Mapping[str, Any], supplied_from: str | None,
@@ -199,7 +199,7 @@ class _Builder:
 
     def _resource(self, decl: ResourceDecl, symbol: str) -> _Resource:
         lenient = self.lenient
-        loop = self._loop(decl, symbol, lenient)
+        loop = self._loop(decl, lenient)
         item_ctx = self.ctx
         if loop is not None:
             unknown_index = Unknown(f"copyIndex('{loop.name}')", {f"loop:{symbol}"})
@@ -230,12 +230,17 @@ class _Builder:
                                    for i in range(loop.count)]
         if decl.is_deployment:
             self._module(decl, node, item_ctx, lenient)
-        return _Resource(decl, node, item_ctx, self._name_key(decl, item_ctx))
+        if node.kind == "resource":
+            node.name_segments = self._segments(decl, item_ctx)
+            if node.instance_names is not None:
+                node.instance_segments = [self._segments(decl, self._iteration(loop.name, i))  # type: ignore[union-attr]
+                                          for i in range(len(node.instance_names))]
+        return _Resource(decl, node, item_ctx, flatten(self._name_parts(decl, item_ctx)))
 
     def _iteration(self, loop_name: str | None, i: int) -> EvalContext:
         return self.ctx.with_copy_index(None, i).with_copy_index(loop_name, i)
 
-    def _loop(self, decl: ResourceDecl, symbol: str, lenient: bool) -> Loop | None:
+    def _loop(self, decl: ResourceDecl, lenient: bool) -> Loop | None:
         copy_key, copy = get_field(decl.data, "copy")
         if copy_key is None:
             return None
@@ -246,7 +251,7 @@ class _Builder:
         if isinstance(count, Unknown):
             count = None
         elif isinstance(count, bool) or not isinstance(count, int):
-            raise self.t.error(f"copy count must be an int, got {_kind(count)}", (*path, count_key))
+            raise self.t.error(f"copy count must be an int, got {kind_of(count)}", (*path, count_key))
         elif not 0 <= count <= MAX_COPY_COUNT:
             raise self.t.error(f"copy count is {count}; it must be between 0 and {MAX_COPY_COUNT}",
                                (*path, count_key))
@@ -269,7 +274,7 @@ class _Builder:
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
         if not isinstance(value, bool | Unknown):
-            raise self.t.error(f"condition must be a bool, got {_kind(value)}", decl.key_path("condition"))
+            raise self.t.error(f"condition must be a bool, got {kind_of(value)}", decl.key_path("condition"))
         return value
 
     def _name(self, decl: ResourceDecl, ctx: EvalContext, lenient: bool) -> Any:
@@ -279,10 +284,12 @@ class _Builder:
         parent = self._name(decl.parent, ctx, lenient)
         if isinstance(parent, str) and isinstance(own, str):
             return f"{parent}/{own}"
-        return Unknown(f"{_text(parent)}/{_text(own)}", _deps(parent) | _deps(own))
+        return Unknown(f"{text_of(parent)}/{text_of(own)}", deps_of(parent) | deps_of(own))
 
-    def _name_key(self, decl: ResourceDecl, ctx: EvalContext) -> str:
-        parts = []
+    @staticmethod
+    def _name_parts(decl: ResourceDecl, ctx: EvalContext) -> list[Any]:
+        """The full name (parents' names first for nested children) as known text and Unknown parts."""
+        parts: list[Any] = []
         chain: ResourceDecl | None = decl
         while chain is not None:
             try:
@@ -291,7 +298,16 @@ class _Builder:
                 parsed = chain.get("name")
             parts = [*string_parts(parsed, ctx), "/", *parts]
             chain = chain.parent
-        return flatten(parts)
+        return parts
+
+    def _segments(self, decl: ResourceDecl, ctx: EvalContext) -> list[Any]:
+        """One name value per type segment below the namespace (the IR's `name_segments`)."""
+        segments = name_segments(self._name_parts(decl, ctx))
+        depth = decl.type.count("/")
+        if len(segments) == 1 and depth > 1 and isinstance(segments[0], Unknown):
+            whole = segments[0]
+            return [Unknown(f"split({whole.text}, '/')[{i}]", whole.deps) for i in range(depth)]
+        return segments
 
     def _scope(self, decl: ResourceDecl, ctx: EvalContext, lenient: bool) -> dict[str, Any] | None:
         fields = [*_SCOPE_FIELDS, "location"] if decl.is_deployment else _SCOPE_FIELDS
@@ -311,153 +327,8 @@ class _Builder:
             raw = {k: v for k, v in raw.items() if k != template_key}
         return self._eval(raw, ctx, (*decl.path, key), lenient)
 
-    # -- nested and linked deployments ------------------------------------------------------
-
-    def _module(self, decl: ResourceDecl, node: Node, ctx: EvalContext, lenient: bool) -> None:
-        props_key, props = get_field(decl.data, "properties")
-        if not isinstance(props, dict):
-            node.unresolved = "the deployment has no properties"
-            return
-        props_path = (*decl.path, props_key)
-        options = field_value(props, "expressionEvaluationOptions", {})
-        inner = isinstance(options, dict) and str(field_value(options, "scope", "outer")).lower() == "inner"
-        template_key, raw_template = get_field(props, "template")
-        if self.options.depth >= MAX_NESTING:
-            node.unresolved = f"deployments nest more than {MAX_NESTING} levels deep"
-            return
-        try:
-            if template_key is not None:
-                nested = self._inline_template(raw_template, (*props_path, template_key), ctx, lenient, node)
-                if nested is None:
-                    return
-                # A template computed by an expression is deployed as it evaluates: its own
-                # expressions (escaped in the outer template) run in the nested deployment.
-                inner = inner or isinstance(raw_template, str)
-                options_ = dataclasses.replace(self.options, depth=self.options.depth + 1)
-            else:
-                linked = self._linked_template(props, props_path, ctx, lenient, node)
-                if linked is None:
-                    return
-                nested, options_ = linked
-                inner = True
-            builder = _Builder(nested, options_, deployment=node.symbol, lenient=lenient)
-            if inner:
-                supplied = self._module_parameters(props, props_path, ctx, lenient, node)
-                node.module = builder.build(supplied, None, context=self._module_context(node),
-                                            supplied_from=self.t.path)
-            else:
-                node.module = builder.build({}, ctx)
-            self.graph.errors.extend(node.module.errors)  # the top-level graph lists every problem
-        except ArmguardError as e:
-            if not lenient:
-                raise
-            node.unresolved = f"not evaluated: {e.message}"
-
-    def _inline_template(self, raw: Any, path: JsonPath, ctx: EvalContext, lenient: bool,
-                         node: Node) -> Template | None:
-        value = raw
-        if isinstance(raw, str):
-            value = self._eval(raw, ctx, path, lenient)
-            if isinstance(value, Unknown):
-                node.unresolved = f"the template is computed at deployment time: {value.text}"
-                return None
-        return template_from_object(value, self.t.source, self.t.locator, path, self.t.target_scope)
-
-    def _linked_template(self, props: dict[str, Any], props_path: JsonPath, ctx: EvalContext, lenient: bool,
-                         node: Node) -> tuple[Template, _Options] | None:
-        link_key, link = get_field(props, "templateLink")
-        if link_key is None or not isinstance(link, dict):
-            node.unresolved = "the deployment has neither a template nor a templateLink"
-            return None
-        link_path = (*props_path, link_key)
-        values = {}
-        for name in ("relativePath", "uri", "id"):
-            key, raw = get_field(link, name)
-            if key is not None:
-                values[name] = self._eval(raw, ctx, (*link_path, key), lenient)
-        relative = values.get("relativePath")
-        if isinstance(relative, str):
-            node.module_ref = relative
-            if self.options.link_loader is None:
-                node.unresolved = f"linked template '{relative}' is not loaded (no file context)"
-                return None
-            nested = self.options.link_loader(relative, self.t.path)
-            if nested.path in self.options.linked_files:
-                chain = " -> ".join([*self.options.linked_files, nested.path])
-                raise self.t.error(f"linked templates include each other in a cycle: {chain}", link_path)
-            options = dataclasses.replace(self.options, linked_files=(*self.options.linked_files, nested.path),
-                                          depth=self.options.depth + 1)
-            return nested, options
-        if "uri" in values:
-            uri = values["uri"]
-            node.module_ref = uri if isinstance(uri, str) else _text(uri)
-            node.unresolved = f"linked template at a URI is not fetched: {node.module_ref}"
-        elif "id" in values:
-            spec = values["id"]
-            node.module_ref = spec if isinstance(spec, str) else _text(spec)
-            node.unresolved = f"template spec is not fetched: {node.module_ref}"
-        elif isinstance(relative, Unknown):
-            node.module_ref = relative.text
-            node.unresolved = f"linked template path is not known offline: {relative.text}"
-        else:
-            node.unresolved = "templateLink has no relativePath, uri or id"
-        return None
-
-    def _module_parameters(self, props: dict[str, Any], props_path: JsonPath, ctx: EvalContext, lenient: bool,
-                           node: Node) -> dict[str, Any]:
-        key, raw = get_field(props, "parameters")
-        if key is None:  # no values, or a parametersLink we do not fetch: parameters stay unknown
-            return {}
-        path = (*props_path, key)
-        evaluated = self._eval(raw, ctx, path, lenient)
-        if isinstance(evaluated, Unknown):
-            return {}
-        if not isinstance(evaluated, dict):
-            raise self.t.error(f"deployment parameters must be an object, got {_kind(evaluated)}", path)
-        supplied: dict[str, Any] = {}
-        for name, entry in evaluated.items():
-            if isinstance(entry, Unknown):
-                supplied[name] = Unknown(entry.text, entry.deps | {f"param:{name}"})
-            elif isinstance(entry, dict) and get_field(entry, "value")[0] is not None:
-                supplied[name] = field_value(entry, "value")
-            elif isinstance(entry, dict) and get_field(entry, "reference")[0] is not None:
-                supplied[name] = key_vault_reference(name, field_value(entry, "reference"))
-            else:
-                raise self.t.error(f"deployment parameter '{name}' must be an object with a 'value'", (*path, name))
-        return supplied
-
-    def _module_context(self, node: Node) -> dict[str, Any]:
-        """deployment(), resourceGroup() and subscription() as the nested deployment sees them."""
-        outer = self.ctx
-        scope = node.scope or {}
-        out: dict[str, Any] = {"deployment": {**outer.deployment, "name": node.name},
-                               "environment": outer.environment, "tenant": outer.tenant}
-        subscription = dict(outer.subscription)
-        sub_id = scope.get("subscriptionId")
-        if sub_id is not None:
-            subscription.update(subscriptionId=sub_id, id=_join_id("/subscriptions/", sub_id))
-        out["subscription"] = subscription
-        group = scope.get("resourceGroup")
-        if group is not None:
-            out["resource_group"] = {
-                **outer.resource_group,
-                "name": group,
-                "id": _join_id(f"/subscriptions/{_text(subscription['subscriptionId'])}/resourceGroups/", group),
-                "location": Unknown("resourceGroup().location", _deps(group)),
-            }
-        elif sub_id is None:
-            out["resource_group"] = outer.resource_group
-        group_name = _management_group_name(scope.get("scope"))
-        if group_name is not None:
-            out["management_group"] = {
-                "id": _join_id("/providers/Microsoft.Management/managementGroups/", group_name),
-                "name": group_name,
-                "type": "Microsoft.Management/managementGroups",
-                "properties": {"displayName": group_name, "tenantId": outer.tenant.get("tenantId")},
-            }
-        elif outer.management_group is not None:
-            out["management_group"] = outer.management_group
-        return out
+    def child(self, template: Template, options: _Options, *, deployment: str, lenient: bool) -> _Builder:
+        return _Builder(template, options, deployment=deployment, lenient=lenient)
 
     # -- dependencies -----------------------------------------------------------------------
 
@@ -649,7 +520,7 @@ class _Builder:
             value = evaluate(key, ctx)
         except ArmguardError:
             return key
-        return value if isinstance(value, str) else _text(value)
+        return value if isinstance(value, str) else text_of(value)
 
     def _located(self, error: ArmguardError, path: JsonPath) -> ArmguardError:
         if error.path is not None:
@@ -686,47 +557,3 @@ def _depends_on_inputs(raw: Any) -> bool:
 def decl_key(decl: ResourceDecl, name: str) -> JsonPath:
     key = get_field(decl.data, name)[0]
     return decl.path if key is None else (*decl.path, key)
-
-
-def _management_group_name(scope: Any) -> Any:
-    """The management group a deployment's `scope` targets ('Microsoft.Management/managementGroups/x')."""
-    if isinstance(scope, Unknown):
-        return Unknown(f"last(split({scope.text}, '/'))", scope.deps) if "managementgroups" in scope.text.lower() \
-            else None
-    if not isinstance(scope, str):
-        return None
-    segments = [s for s in scope.split("/") if s]
-    if len(segments) >= 3 and segments[-2].lower() == "managementgroups" \
-            and segments[-3].lower() == "microsoft.management":
-        return segments[-1]
-    return None
-
-
-def _join_id(prefix: str, value: Any) -> Any:
-    if isinstance(value, str):
-        return prefix + value
-    return Unknown(prefix + _text(value), _deps(value))
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, Unknown):
-        return value.text
-    return str(value)
-
-
-def _deps(value: Any) -> frozenset[str]:
-    return value.deps if isinstance(value, Unknown) else frozenset()
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a bool"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"

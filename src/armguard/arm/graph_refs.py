@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from armguard.arm.evaluator import EvalContext, evaluate_expr
-from armguard.arm.expressions import Call, Expr, Index, Literal, Member, parse_template_string, render
+from armguard.arm.expressions import Call, Expr, Index, Literal, Member, parse_template_string, quote, render
 from armguard.errors import ArmguardError
-from armguard.values import Unknown
+from armguard.values import Unknown, merge_unknown
 
 Part = str | Unknown
 
@@ -47,7 +48,21 @@ def string_parts(expr: Expr | str, ctx: EvalContext) -> list[Part]:
             return [p for a in expr.args for p in string_parts(a, ctx)]
         if name in _ID_FUNCTIONS:
             return _resource_id_parts(expr.args, ctx)
-    return [value if isinstance(value, Unknown) else Unknown(render(expr))]
+    return [value if isinstance(value, Unknown) else Unknown(render(expr), _deps_of(expr, ctx))]
+
+
+def _deps_of(expr: Expr, ctx: EvalContext) -> frozenset[str]:
+    """What an expression's value depends on when it cannot be used as text (for Unknown deps)."""
+    try:
+        value = evaluate_expr(expr, ctx)
+    except (ArmguardError, RecursionError):
+        deps = {"error:evaluation"}
+        if "copyindex(" in render(expr).lower():
+            for index in ctx.copy_indexes.values():
+                if isinstance(index, Unknown):
+                    deps |= index.deps
+        return frozenset(deps)
+    return value.deps if isinstance(value, Unknown) else frozenset()
 
 
 def _format_parts(fmt: str, args: tuple[Expr, ...], ctx: EvalContext) -> list[Part]:
@@ -63,7 +78,7 @@ def _format_parts(fmt: str, args: tuple[Expr, ...], ctx: EvalContext) -> list[Pa
         if i >= len(args):
             parts.append(Unknown(m.group()))
         elif m.group(2):
-            parts.append(Unknown(render(args[i]) + m.group(2)))
+            parts.append(Unknown(render(args[i]) + m.group(2), _deps_of(args[i], ctx)))
         else:
             parts.extend(string_parts(args[i], ctx))
     parts.append(fmt[pos:])
@@ -94,6 +109,30 @@ def _resource_id_parts(args: tuple[Expr, ...], ctx: EvalContext) -> list[Part]:
 def _looks_like_type(text: str) -> bool:
     segments = [s for s in text.split("/") if s]
     return len(segments) >= 2 and "." in segments[0] and " " not in text
+
+
+def name_segments(parts: list[Part]) -> list[Any]:
+    """A name split on its literal '/' characters: known segments as text, others as Unknown."""
+    segments: list[list[Part]] = [[]]
+    for p in parts:
+        if isinstance(p, str):
+            first, *rest = p.split("/")
+            if first:
+                segments[-1].append(first)
+            for piece in rest:
+                segments.append([piece] if piece else [])
+        else:
+            segments[-1].append(p)
+    return [_join(pieces) for pieces in segments if pieces]
+
+
+def _join(pieces: list[Part]) -> Any:
+    if all(isinstance(p, str) for p in pieces):
+        return "".join(pieces)  # type: ignore[arg-type]
+    if len(pieces) == 1:
+        return pieces[0]
+    text = "concat(" + ", ".join(quote(p) if isinstance(p, str) else p.text for p in pieces) + ")"
+    return merge_unknown(text, *pieces)
 
 
 def flatten(parts: list[Part]) -> str:

@@ -135,7 +135,9 @@ class _Loader:
                 target = model.resolve(scope_expr)
                 scope = Unknown(target, {f"resource:{target}"}) if target else _plain(ev.eval(scope_expr, env))
         deps = [Dependency(symbol, origin) for symbol, origin in model.dependencies(decl)]
-        line_start = st.name_start
+        keyword = "resource" if decl.kind == "resource" else "module"
+        kw = model.source.text.rfind(keyword, st.start, st.name_start)
+        line_start = kw if kw != -1 else st.name_start
         node = Node(
             symbol=decl.symbol, kind=decl.kind, type=decl.type, path=str(path),  # type: ignore[arg-type]
             span=model.source.span(line_start, st.end), api_version=decl.api_version, name=name,

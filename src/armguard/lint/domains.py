@@ -26,10 +26,20 @@ class DomainKey:
         dep = f"loop:{loop_symbol}"
         return any(dep in unknown_deps(v) for v in self.identity)
 
+    def name(self) -> str:
+        return "/".join(_show(v) for v in self.identity)
+
     def describe(self) -> str:
-        parts = "/".join(v if isinstance(v, str) else f"<{v.text}>" for v in self.identity)
-        label = self.owner_type.rsplit("/", 1)[-1] if self.owner_type else "resource"
-        return f"{label} '{parts}'"
+        return f"{self.owner_type or 'resource'} '{self.name()}'"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    text = getattr(value, "text", str(value))
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        return text[1:-1]
+    return "${" + text + "}"
 
 
 def split_type(rtype: str) -> tuple[str, list[str]]:
@@ -85,10 +95,13 @@ def _domain_key(node: Node, domain: Domain, segs: list[Any] | None) -> DomainKey
                 return DomainKey(candidate, tuple(normalize(v) for v in segs[:depth]), kind)
         return None
     if kind == "property":
-        value = _at_path(node.properties, domain.arg or "")
-        if value is None:
+        values = _at_path(node.properties, (domain.arg or "").split("."))
+        keys = [k for k in (_reference_key(v, kind) for v in values) if k is not None]
+        if not keys:
             return None
-        return _reference_key(value, kind)
+        if len(keys) == 1:
+            return keys[0]
+        return DomainKey(keys[0].owner_type, tuple(v for k in keys for v in k.identity), kind)
     if kind == "scope":
         if node.scope is None:
             return DomainKey("", ("<deployment scope>",), kind)
@@ -118,23 +131,20 @@ def _type_of_id(resource_id: str) -> str:
     return "/".join(types)
 
 
-def _at_path(value: Any, path: str) -> Any:
-    cur = value
-    for part in path.split("."):
-        if not part:
-            continue
-        if isinstance(cur, dict):
-            low = part.lower()
-            found = None
-            for k, v in cur.items():
-                if k.lower() == low:
-                    found = v
-                    break
-            cur = found
-        elif isinstance(cur, Unknown):
-            return cur
-        else:
-            return None
-        if cur is None:
-            return None
-    return cur
+def _at_path(value: Any, path: list[str]) -> list[Any]:
+    """The values at a dotted path ('*' walks every element of an array); keys are case-insensitive."""
+    if not path:
+        return [] if value is None else [value]
+    head, rest = path[0], path[1:]
+    if isinstance(value, Unknown):
+        return [value]
+    if head == "*":
+        if isinstance(value, list):
+            return [v for item in value for v in _at_path(item, rest)]
+        return []
+    if isinstance(value, dict):
+        low = head.lower()
+        for k, v in value.items():
+            if k.lower() == low:
+                return _at_path(v, rest)
+    return []

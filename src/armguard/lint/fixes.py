@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 from armguard.bicep import syntax as s
@@ -147,7 +148,7 @@ def fix_text(path: str, text: str, findings: list[Finding], language: str) -> Fi
 
 def _overlapping(es: list[TextEdit]) -> bool:
     ordered = sorted(es, key=lambda e: (e.start, e.end))
-    return any(b.start < a.end for a, b in zip(ordered, ordered[1:], strict=False))
+    return any(b.start < a.end for a, b in pairwise(ordered))
 
 
 def _parse_problem(path: str, text: str, language: str) -> str | None:

@@ -6,7 +6,6 @@ import os
 import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import pathspec
@@ -72,15 +71,12 @@ def _walk(root: Path) -> list[Path]:
     config = find_config(root)
     excludes = pathspec.PathSpec.from_lines("gitwildmatch", config.exclude) if config.exclude else None
     exclude_root = config.root or root
-    specs: list[tuple[Path, pathspec.PathSpec]] = _parent_gitignores(root)
+    specs = _enclosing_gitignores(root)
     for dirpath, dirnames, filenames in os.walk(root):
         d = Path(dirpath)
-        gi = d / ".gitignore"
-        if gi.is_file():
-            try:
-                specs = [*specs, (d, pathspec.PathSpec.from_lines("gitwildmatch", gi.read_text("utf-8").splitlines()))]
-            except OSError:
-                pass
+        own = _gitignore(d)
+        if own is not None:
+            specs = [*specs, (d, own)]
         dirnames[:] = sorted(n for n in dirnames if n not in _SKIP_DIRS
                              and not _ignored(d / n, specs, excludes, exclude_root, is_dir=True))
         bicep_stems = {Path(n).stem for n in filenames if n.endswith(".bicep")}
@@ -88,25 +84,29 @@ def _walk(root: Path) -> list[Path]:
             f = d / name
             if _ignored(f, specs, excludes, exclude_root, is_dir=False):
                 continue
-            if name.endswith(".bicep"):
-                out.append(f)
-            elif name.endswith(".json") and Path(name).stem not in bicep_stems and _is_template(f):
+            if name.endswith(".bicep") or (
+                    name.endswith(".json") and Path(name).stem not in bicep_stems and _is_template(f)):
                 out.append(f)
     return out
 
 
-def _parent_gitignores(root: Path) -> list[tuple[Path, pathspec.PathSpec]]:
-    specs = []
-    resolved = root.resolve()
-    for d in reversed(resolved.parents):
-        gi = d / ".gitignore"
-        if gi.is_file():
-            try:
-                specs.append((d, pathspec.PathSpec.from_lines("gitwildmatch", gi.read_text("utf-8").splitlines())))
-            except OSError:
-                pass
+def _gitignore(directory: Path) -> pathspec.PathSpec | None:
+    try:
+        lines = (directory / ".gitignore").read_text("utf-8").splitlines()
+    except OSError:
+        return None
+    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+
+
+def _enclosing_gitignores(root: Path) -> list[tuple[Path, pathspec.PathSpec]]:
+    """The .gitignore files of the directories above `root`, up to the enclosing repository's top."""
+    specs: list[tuple[Path, pathspec.PathSpec]] = []
+    for d in reversed(root.resolve().parents):
         if (d / ".git").exists():
-            specs = specs[-1:] if (d / ".gitignore").is_file() else []
+            specs = []  # ignore files outside the repository do not apply inside it
+        own = _gitignore(d)
+        if own is not None:
+            specs.append((d, own))
     return specs
 
 
@@ -142,9 +142,14 @@ def _is_template(path: Path) -> bool:
 
 # ---------------------------------------------------------------------- lint
 
-@lru_cache(maxsize=64)
+_CATALOGS: dict[str | None, Catalog] = {}
+
+
 def _catalog_for(config: Config) -> Catalog:
-    return load_catalog(config.catalog)
+    found = _CATALOGS.get(config.path)
+    if found is None:
+        found = _CATALOGS[config.path] = load_catalog(config.catalog)
+    return found
 
 
 def lint_file(path: str) -> FileResult:

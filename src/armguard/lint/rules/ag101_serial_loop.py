@@ -63,17 +63,19 @@ class SerialLoopRule:
     def finding(self, ctx: LintContext, node: Node, w: Write) -> Finding:
         loop = node.loop
         assert loop is not None
-        count = f"{loop.count} iterations" if loop.count is not None else "its iterations"
+        count = f"{loop.count} " if loop.count is not None else ""
         how = "in parallel" if loop.effective_batch_size is None else f"{loop.effective_batch_size} at a time"
-        via = "" if w.inner is node else f" (the module deploys {w.inner.type} '{w.inner.symbol}')"
+        via = "" if w.inner is node else f" through module resource '{w.inner.symbol}'"
         domain = w.key.describe()
         message = (
-            f"loop '{node.symbol}' deploys {count} {how}, but they all write {domain}{via}: "
-            f"{w.inner.type} shares its {_domain_word(w.key.kind)}'s control plane, and Resource Manager "
-            f"rejects concurrent writes with AnotherOperationInProgress/Conflict; add @batchSize(1)"
+            f"loop '{node.symbol}' writes {count}{_short_type(w.inner.type)} {how}{via}, all into one "
+            f"{_domain_word(w.key.kind)} {domain}; Resource Manager rejects concurrent writes there with "
+            f"AnotherOperationInProgress/Conflict. Add @batchSize(1)"
         )
         reason = w.entry.notes or None
-        comment = f"Serial: {_short_type(w.inner.type)} writes share {domain}'s control plane (armguard AG101)."
+        owner = (w.key.owner_type.rsplit("/", 1)[-1] or "lock domain") + f" '{w.key.name()}'"
+        comment = (f"Serial: parallel {_short_type(w.inner.type)} writes into one {owner} fail with "
+                   f"AnotherOperationInProgress (armguard AG101).")
         fix: Fix | None = batch_size_fix(ctx, node, comment)
         return ctx.finding(self, node, message, domain=w.key, members=describe_iterations(node), reason=reason,
                            fix=fix)
@@ -85,7 +87,7 @@ def _all_known(identities: list[tuple]) -> bool:
 
 def _domain_word(kind: str) -> str:
     return {"parent": "parent", "ancestor": "ancestor", "property": "referenced resource",
-            "scope": "scope"}.get(kind, "domain")
+            "scope": "scope"}.get(kind, "lock domain")
 
 
 def _short_type(rtype: str) -> str:

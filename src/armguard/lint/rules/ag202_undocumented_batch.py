@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from armguard.lint.context import LintContext
 from armguard.lint.findings import Finding, Level
 
+
 @dataclass(frozen=True)
 class UndocumentedBatchRule:
     id: str = "AG202"

@@ -1,0 +1,239 @@
+"""Modules: local files parsed recursively, ARM JSON modules, Azure Verified Modules from the public
+registry, aliases from bicepconfig.json, unresolvable references and module cycles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from armguard.bicep import load_graph
+from armguard.bicep.modules import resolve_module
+from armguard.model import DeploymentGraph
+from armguard.values import Unknown
+
+MODULES = Path(__file__).resolve().parent / "fixtures" / "snippets" / "modules"
+VNET_TYPES = [
+    "Microsoft.Authorization/locks",
+    "Microsoft.Authorization/roleAssignments",
+    "Microsoft.Insights/diagnosticSettings",
+    "Microsoft.Network/virtualNetworks",
+    "Microsoft.Network/virtualNetworks/subnets",
+    "Microsoft.Network/virtualNetworks/virtualNetworkPeerings",
+    "Microsoft.Resources/deployments",
+]
+
+
+@pytest.fixture(scope="module")
+def main() -> DeploymentGraph:
+    return load_graph(MODULES / "main.bicep")
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_fixture_has_no_errors(main):
+    assert main.errors == []
+
+
+# ------------------------------------------------------------ local modules
+
+def test_local_module_node(main):
+    n = main.node("storage")
+    assert (n.kind, n.type, n.api_version) == ("module", "Microsoft.Resources/deployments", None)
+    assert n.module_ref == "modules/storage.bicep" and n.unresolved is None
+    assert n.module is not None and Path(n.module.path).name == "storage.bicep"
+    assert n.name == "storage"
+
+
+def test_local_module_is_parsed_recursively(main):
+    inner = main.node("storage").module
+    assert [x.symbol for x in inner.nodes] == ["kv", "accounts", "logs", "logs::blob", "network"]
+    network = inner.node("network")
+    assert network.module is not None
+    assert [x.symbol for x in network.module.nodes] == ["vnet", "vnet::subnet"]
+
+
+def test_module_params_flow_into_the_module(main):
+    inner = main.node("storage").module
+    assert inner.parameters["count"] == 3 and inner.parameters["location"] == "westeurope"
+    assert inner.node("accounts").loop.count == 3
+    assert inner.node("accounts").instance_names == ["st0", "st1", "st2"]
+    network = inner.node("network").module
+    assert network.node("vnet").name == "st-vnet"
+
+
+def test_module_deploys_types_recursively_without_existing(main):
+    assert main.node("storage").deploys() == [
+        "Microsoft.Network/virtualNetworks",
+        "Microsoft.Network/virtualNetworks/subnets",
+        "Microsoft.Storage/storageAccounts",
+        "Microsoft.Storage/storageAccounts/blobServices",
+    ]
+    assert "Microsoft.KeyVault/vaults" not in main.node("storage").deploys()
+
+
+def test_arm_json_module(main):
+    n = main.node("arm")
+    assert n.unresolved is None and n.module is not None and n.module.language == "arm"
+    assert n.deploys() == ["Microsoft.Network/publicIPAddresses"]
+    (pips,) = n.module.nodes
+    assert pips.loop.count == 2
+
+
+def test_dependency_on_module_output(main):
+    assert main.node("afterStorage").depends_on() == ["storage"]
+    # a module output is known only after deployment, whatever the module's source says
+    name = main.node("afterStorage").module.node("vnet").name
+    assert isinstance(name, Unknown) and name.depends_on("resource:storage"), name
+
+
+def test_missing_local_module(tmp_path):
+    main = write(tmp_path / "main.bicep", "module m './nope.bicep' = {\n  name: 'm'\n}\n")
+    g = load_graph(main)
+    n = g.node("m")
+    assert n.module is None and "not found" in n.unresolved
+    (err,) = g.errors
+    assert (err.line, err.column) == (1, 10) and "nope.bicep" in err.message
+
+
+def test_module_path_with_interpolation_is_unresolved(tmp_path):
+    main = write(tmp_path / "main.bicep", "var n = 'x'\nmodule m '${n}.bicep' = {\n  name: 'm'\n}\n")
+    n = load_graph(main).node("m")
+    assert n.module is None and n.module_ref is None and n.unresolved
+
+
+def test_module_loop_and_condition(tmp_path):
+    write(tmp_path / "child.bicep", "resource r 'Microsoft.Storage/storageAccounts@2023-01-01' = {\n  name: 'r'\n}\n")
+    main = write(tmp_path / "main.bicep",
+                 "@batchSize(1)\nmodule m 'child.bicep' = [for i in range(0, 4): {\n  name: 'm${i}'\n}]\n"
+                 "module c 'child.bicep' = if (false) {\n  name: 'c'\n}\n")
+    g = load_graph(main)
+    m = g.node("m")
+    assert (m.loop.count, m.loop.batch_size, m.loop.mode) == (4, 1, "serial")
+    assert m.deploys() == ["Microsoft.Storage/storageAccounts"]
+    assert g.node("c").conditional and g.node("c").condition is False
+
+
+def test_module_file_is_parsed_once_per_load(tmp_path):
+    write(tmp_path / "child.bicep", "param n string\nresource r 'A.B/c@1' = {\n  name: n\n}\n")
+    main = write(tmp_path / "main.bicep",
+                 "module a 'child.bicep' = {\n  name: 'a'\n  params: {\n    n: 'x'\n  }\n}\n"
+                 "module b './child.bicep' = {\n  name: 'b'\n  params: {\n    n: 'y'\n  }\n}\n")
+    g = load_graph(main)
+    assert g.node("a").module.node("r").name == "x"
+    assert g.node("b").module.node("r").name == "y"
+
+
+# ---------------------------------------------------------------- registry
+
+def test_public_avm_module_maps_to_the_types_it_deploys(main):
+    n = main.node("avm")
+    assert n.unresolved is None and n.module is None
+    assert n.deploys() == VNET_TYPES
+
+
+def test_full_registry_reference_to_avm(main):
+    assert main.node("avmFull").deploys() == VNET_TYPES
+
+
+def test_alias_from_bicepconfig_resolves_to_avm(main):
+    n = main.node("aliased")
+    assert n.unresolved is None and n.deploys() == VNET_TYPES
+
+
+def test_private_registry_module_is_unresolved_not_guessed(main):
+    n = main.node("corp")
+    assert n.deploys() == [] and n.module is None
+    assert "br/corp:infra/hub:1.2.3" in n.unresolved
+
+
+def test_undefined_alias_is_unresolved(main):
+    n = main.node("undefinedAlias")
+    assert n.deploys() == [] and "br/nope" in n.unresolved
+
+
+def test_unknown_avm_module_is_unresolved(main):
+    n = main.node("unknownAvm")
+    assert n.deploys() == [] and "avm/res/does-not/exist" in n.unresolved
+
+
+@pytest.mark.parametrize("symbol", ["spec", "specAlias"])
+def test_template_specs_are_unresolved(main, symbol):
+    n = main.node(symbol)
+    assert n.deploys() == [] and n.module is None and "template spec" in n.unresolved
+
+
+def test_unresolved_modules_are_not_graph_errors(main):
+    assert main.errors == []
+
+
+def test_bicepconfig_is_found_in_a_parent_directory(tmp_path):
+    write(tmp_path / "bicepconfig.json",
+          '{"moduleAliases": {"br": {"mine": {"registry": "mcr.microsoft.com", "modulePath": "bicep/avm/res"}}}}')
+    main = write(tmp_path / "deep" / "er" / "main.bicep",
+                 "module v 'br/mine:network/virtual-network:0.5.0' = {\n  name: 'v'\n}\n")
+    assert load_graph(main).node("v").deploys() == VNET_TYPES
+
+
+def test_invalid_bicepconfig_does_not_crash(tmp_path):
+    write(tmp_path / "bicepconfig.json", "{ this is not json")
+    main = write(tmp_path / "main.bicep", "module v 'br/mine:x/y:1.0' = {\n  name: 'v'\n}\n")
+    n = load_graph(main).node("v")
+    assert n.unresolved and n.deploys() == []
+
+
+def test_public_alias_works_without_bicepconfig(tmp_path):
+    main = write(tmp_path / "main.bicep",
+                 "module v 'br/public:avm/res/network/virtual-network:0.5.0' = {\n  name: 'v'\n}\n")
+    assert load_graph(main).node("v").deploys() == VNET_TYPES
+
+
+def test_resolve_module_kinds(tmp_path):
+    here = tmp_path / "main.bicep"
+    assert resolve_module("./a.bicep", here).kind == "local"
+    assert resolve_module("./a.bicep", here).path == tmp_path / "a.bicep"
+    assert resolve_module("br/public:avm/res/network/virtual-network:0.5.0", here).kind == "registry"
+    assert resolve_module("ts:sub/rg/spec:1.0", here).kind == "template-spec"
+    assert resolve_module("https://example.com/x.bicep", here).kind == "invalid"
+
+
+# ------------------------------------------------------------------- cycles
+
+def test_module_cycle_is_an_error_and_does_not_hang():
+    g = load_graph(MODULES / "cycle" / "a.bicep")
+    b = g.node("b")
+    assert b.module is not None
+    inner = b.module.node("a")
+    assert inner.module is None and "cycle" in inner.unresolved
+    assert "a.bicep -> b.bicep -> a.bicep" in inner.unresolved
+
+
+def test_module_cycle_is_reported_in_the_top_level_graph():
+    """The user inspects a.bicep; the cycle a -> b -> a must show up in that graph's errors."""
+    g = load_graph(MODULES / "cycle" / "a.bicep")
+    assert any("cycle" in e.message for e in g.errors), g.errors
+
+
+def test_module_that_references_itself():
+    g = load_graph(MODULES / "cycle" / "self.bicep")
+    assert any("module cycle: self.bicep -> self.bicep" in e.message for e in g.errors)
+    assert "cycle" in g.node("me").unresolved
+
+
+def test_syntax_errors_in_a_module_are_reported(tmp_path):
+    write(tmp_path / "broken.bicep", "var x = \n")
+    main = write(tmp_path / "main.bicep", "module m 'broken.bicep' = {\n  name: 'm'\n}\n")
+    g = load_graph(main)
+    assert g.errors, "a syntax error in a module the template uses must not be silently dropped"
+
+
+def test_unreadable_module_is_an_error_not_an_exception(tmp_path):
+    (tmp_path / "bin.bicep").write_bytes(b"\x00\x01")
+    main = write(tmp_path / "main.bicep", "module m 'bin.bicep' = {\n  name: 'm'\n}\n")
+    g = load_graph(main)
+    assert g.node("m").unresolved and "binary" in g.node("m").unresolved
+    assert len(g.errors) == 1 and g.errors[0].line == 1
