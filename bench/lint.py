@@ -51,6 +51,7 @@ class Figures:
     tool: str
     ok: bool = False
     wall_s: float | None = None
+    cpu_s: float | None = None
     files: int | None = None
     parse_failures: int | None = None
     findings: int | None = None
@@ -109,6 +110,7 @@ def _tree_rss_kb(root: int) -> int:
 class Run:
     returncode: int
     wall_s: float
+    cpu_s: float
     peak_rss_kb: int
     stdout: str
     stderr: str
@@ -142,7 +144,8 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> Run:
         peak = max(peak, usage.ru_maxrss)
         out.seek(0)
         err.seek(0)
-        return Run(proc.returncode, wall, peak,
+        cpu = usage.ru_utime + usage.ru_stime  # the process and every descendant it waited for
+        return Run(proc.returncode, wall, cpu, peak,
                    out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"))
 
 
@@ -203,7 +206,8 @@ def run_armguard(path: Path, jobs: int | None) -> Figures:
         pass
     print(f"running: {' '.join(cmd)}", flush=True)
     run = measure(cmd)
-    fig.wall_s, fig.peak_rss_mb, fig.exit_code = run.wall_s, run.peak_rss_kb / 1024, run.returncode
+    fig.wall_s, fig.cpu_s, fig.exit_code = run.wall_s, run.cpu_s, run.returncode
+    fig.peak_rss_mb = run.peak_rss_kb / 1024
     try:
         data = json.loads(run.stdout)
     except json.JSONDecodeError:
@@ -269,7 +273,8 @@ def run_checkov(path: Path, exe: Path) -> Figures:
     print(f"running: {' '.join(cmd)}", flush=True)
     env = {**os.environ, "LOG_LEVEL": "ERROR"}
     run = measure(cmd, env=env)
-    fig.wall_s, fig.peak_rss_mb, fig.exit_code = run.wall_s, run.peak_rss_kb / 1024, run.returncode
+    fig.wall_s, fig.cpu_s, fig.exit_code = run.wall_s, run.cpu_s, run.returncode
+    fig.peak_rss_mb = run.peak_rss_kb / 1024
     fig.files = bicep_files(path)
     try:
         reports = _checkov_reports(run.stdout)
@@ -305,6 +310,7 @@ def table(figs: list[Figures]) -> str:
     rows = [
         ("", [f"{f.tool} {f.version or ''}".strip() for f in figs]),
         ("wall time (s)", [_fmt(f.wall_s, ".2f") for f in figs]),
+        ("CPU time, tree (s)", [_fmt(f.cpu_s, ".2f") for f in figs]),
         ("files", [_fmt(f.files) for f in figs]),
         ("parse failures", [_fmt(f.parse_failures) for f in figs]),
         ("findings", [_fmt(f.findings) for f in figs]),
@@ -331,7 +337,9 @@ def verdict(ag: Figures, ck: Figures | None) -> str:
                 f"{ag.parse_failures} parse failure(s)")
     ratio = ck.wall_s / ag.wall_s
     met = ratio >= TARGET_RATIO and clean
-    return (f"verdict: armguard {ratio:.1f}x faster than checkov ({ag.wall_s:.2f} s vs {ck.wall_s:.2f} s), "
+    cpu = f" (CPU time {ck.cpu_s / ag.cpu_s:.1f}x)" if ck.cpu_s and ag.cpu_s else ""
+    return (f"verdict: armguard {ratio:.1f}x faster than checkov in wall time{cpu} "
+            f"({ag.wall_s:.2f} s vs {ck.wall_s:.2f} s), "
             f"{ag.parse_failures} parse failure(s) vs checkov's {ck.parse_failures}; "
             f"target >= {TARGET_RATIO:.0f}x with 0 parse failures: {'MET' if met else 'NOT MET'}")
 
@@ -358,6 +366,10 @@ def main(argv: list[str] | None = None) -> int:
 
     files, size = warm_cache(path)
     print(f"warmed the file cache: {files} files, {size / 1e6:.1f} MB under {path}", flush=True)
+    load = os.getloadavg()[0]
+    if load >= 0.5:
+        print(f"note: load average {load:.1f} on {os.cpu_count()} cores before the runs; other processes "
+              "compete for the CPU, so wall times are noisy (CPU times less so)", flush=True)
 
     ag = run_armguard(path, args.jobs)
     ck = run_checkov(path, exe) if exe is not None else None
@@ -371,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {p}")
     print(verdict(ag, ck))
     if args.json_out:
-        args.json_out.write_text(json.dumps({"path": str(path), "results": [asdict(f) for f in figs]}, indent=2))
+        args.json_out.write_text(json.dumps({"path": str(path), "load_average": load, "results": [asdict(f) for f in figs]}, indent=2))
     return 0 if ag.ok else 1
 
 

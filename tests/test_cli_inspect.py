@@ -57,7 +57,7 @@ def test_json_top_level_shape(main_json):
 
 def test_json_every_resource_has_the_documented_keys(main_json):
     for r in main_json["resources"]:
-        assert RESOURCE_KEYS <= set(r), r
+        assert set(r) >= RESOURCE_KEYS, r
         assert r["loop"] is None or {"batchSize", "count"} <= set(r["loop"])
         assert isinstance(r["dependsOn"], list) and isinstance(r["deploys"], list)
 

@@ -56,7 +56,7 @@ def test_node_fields(loops):
     n = loops.node("literal")
     assert (n.kind, n.type, n.api_version) == ("resource", "Microsoft.Storage/storageAccounts", "2023-01-01")
     assert n.path == str(LOOPS / "main.bicep")
-    assert (n.line, n.column) == (14, 10)  # the symbolic name
+    assert (n.line, n.column) == (14, 1)  # the `resource` keyword
     assert not n.existing and n.parent is None and n.dependencies == []
     assert loops.node("nothing") is None
 
@@ -253,10 +253,31 @@ def test_target_scope(tmp_path):
     assert g.target_scope == "subscription"
 
 
-def test_span_of_a_node(tmp_path):
+def test_span_of_a_node_starts_at_its_keyword(tmp_path):
     g = load_text(tmp_path, "// c\n@description('x')\nresource r 'A.B/c@1' = {\n  name: 'r'\n}\n")
     span = g.node("r").span
-    assert (span.line, span.column, span.end_line, span.end_column) == (3, 10, 5, 2)
+    assert (span.line, span.column, span.end_line, span.end_column) == (3, 1, 5, 2)
+
+
+def test_span_of_a_nested_node(tmp_path):
+    g = load_text(tmp_path, "resource p 'A.B/c@1' = {\n  name: 'p'\n  @batchSize(1)\n  resource k 'd' = {\n"
+                            "    name: 'k'\n  }\n}\n")
+    span = g.node("p::k").span
+    assert (span.line, span.column, span.end_line, span.end_column) == (4, 3, 6, 4)
+
+
+def test_parse_cache_notices_a_rewritten_file_with_the_same_size_and_mtime(tmp_path):
+    """Files are parsed once per process while unchanged. A file rewritten with the same size and
+    the same modification time (coarse file-system clocks, `cp -p`, tar/rsync restores) is changed
+    all the same and must not be served from the cache."""
+    import os
+
+    p = write(tmp_path, "main.bicep", "resource r 'A.B/c@1' = {\n  name: 'aaaa'\n}\n")
+    assert load_graph(p).node("r").name == "aaaa"
+    stat = p.stat()
+    p.write_text("resource r 'A.B/c@1' = {\n  name: 'bbbb'\n}\n", encoding="utf-8")
+    os.utime(p, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert load_graph(p).node("r").name == "bbbb"
 
 
 def test_interpolating_a_resource_symbol_does_not_crash(tmp_path):
@@ -413,3 +434,20 @@ def test_fixture_copy_loads_the_same(tmp_path):
     shutil.copytree(LOOPS, tmp_path / "copy")
     g = load_graph(tmp_path / "copy" / "main.bicepparam")
     assert g.node("fromParamDefault").loop.count == 5
+
+
+def test_bicepparam_extension_is_case_insensitive(tmp_path):
+    """The CLI accepts `.BICEPPARAM` (it lower-cases the suffix); the loader must then treat the file
+    as a parameters file too, not as an empty template."""
+    shutil.copy(LOOPS / "main.bicep", tmp_path / "main.bicep")
+    shutil.copy(LOOPS / "child.bicep", tmp_path / "child.bicep")
+    shutil.copy(LOOPS / "base.bicepparam", tmp_path / "base.bicepparam")
+    shutil.copy(LOOPS / "main.bicepparam", tmp_path / "MAIN.BICEPPARAM")
+    g = load_graph(tmp_path / "MAIN.BICEPPARAM")
+    assert g.node("fromParamFile") is not None and g.node("fromParamFile").loop.count == 2
+
+
+def test_bicepparam_path_with_extra_params_overrides(tmp_path):
+    g = load_graph(LOOPS / "main.bicepparam", {"count": 1})
+    assert g.node("fromParamDefault").loop.count == 1
+    assert g.node("fromParamFile").loop.count == 2

@@ -208,8 +208,8 @@ def test_loop_variable_shadowing_a_resource_is_not_a_reference(tmp_path):
 # ------------------------------------------------------------ parent/scope
 
 def test_parent_property_is_a_dependency(tmp_path):
-    text = with_base(f"resource b 'Microsoft.Storage/storageAccounts/blobServices@2023-01-01' = {{\n"
-                     f"  parent: a\n  name: 'default'\n}}\n")
+    text = with_base("resource b 'Microsoft.Storage/storageAccounts/blobServices@2023-01-01' = {\n"
+                     "  parent: a\n  name: 'default'\n}\n")
     g = graph(tmp_path, text)
     b = g.node("b")
     assert b.depends_on() == ["a"] and b.parent == "a"
@@ -224,13 +224,13 @@ def test_scope_property_is_a_dependency(tmp_path):
 
 
 def test_parent_on_one_loop_item(tmp_path):
-    text = f"""resource vnets 'Microsoft.Network/virtualNetworks@2024-05-01' = [for i in range(0, 2): {{
-  name: 'v${{i}}'
-}}]
-resource subnets 'Microsoft.Network/virtualNetworks/subnets@2024-05-01' = [for i in range(0, 2): {{
+    text = """resource vnets 'Microsoft.Network/virtualNetworks@2024-05-01' = [for i in range(0, 2): {
+  name: 'v${i}'
+}]
+resource subnets 'Microsoft.Network/virtualNetworks/subnets@2024-05-01' = [for i in range(0, 2): {
   parent: vnets[i]
   name: 's'
-}}]
+}]
 """
     g = graph(tmp_path, text)
     assert g.node("subnets").depends_on() == ["vnets"] and g.node("subnets").parent == "vnets"
@@ -244,18 +244,18 @@ def test_nested_child_depends_on_its_parent(tmp_path):
 
 
 def test_nested_sibling_reference(tmp_path):
-    text = f"""resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {{
+    text = """resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
   name: 'v'
-  resource s1 'subnets' = {{
+  resource s1 'subnets' = {
     name: 's1'
-  }}
-  resource s2 'subnets' = {{
+  }
+  resource s2 'subnets' = {
     name: 's2'
-    properties: {{
+    properties: {
       x: s1.id
-    }}
-  }}
-}}
+    }
+  }
+}
 """
     assert deps(tmp_path, text)["vnet::s2"] == ["vnet", "vnet::s1"]
 
@@ -303,7 +303,7 @@ def test_runtime_access_to_existing_is_a_dependency(tmp_path, usage):
 
 
 def test_parent_existing_is_not_a_dependency(tmp_path):
-    text = with_base(f"resource s 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {{\n  parent: ex\n  name: 's'\n}}\n")
+    text = with_base("resource s 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {\n  parent: ex\n  name: 's'\n}\n")
     g = graph(tmp_path, text)
     assert g.node("s").depends_on() == [] and g.node("s").parent == "ex"
 
@@ -414,3 +414,10 @@ def test_references_record_whether_the_compiler_needs_them():
     assert ("ex", "reference", False) in refs
     assert ("ex", "reference", True) in refs
     assert ("a", "reference", True) in refs
+
+
+def test_get_secret_on_existing_key_vault_is_not_a_dependency(tmp_path):
+    """`kv.getSecret('s')` compiles to a Key Vault reference in the module's parameters; the compiler
+    emits no dependsOn for it (Modules_CRLF sample: secureModule1 has no dependsOn)."""
+    text = with_base("module m 'mod.bicep' = {\n  name: 'm'\n  params: {\n    p: ex.getSecret('s')\n  }\n}\n")
+    assert deps(tmp_path, text, {"mod.bicep": MOD})["m"] == []

@@ -14,12 +14,7 @@ from pathlib import Path
 import pytest
 
 from armguard.catalog import Domain, Entry, default_catalog, normalize_type
-from armguard.catalog.integrity import (
-    entry_problems,
-    missing_research_files,
-    problems,
-    research_references,
-)
+from armguard.catalog.integrity import entry_problems, problems, research_references
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"          # CI keeps the research notes beside the repository
@@ -98,6 +93,15 @@ EXPECTED_DOMAINS = {
     "Microsoft.Network/virtualHubs/hubRouteTables/routes": ["ancestor:Microsoft.Network/virtualHubs"],
     "Microsoft.Authorization/roleAssignments": ["scope"],
 }
+
+
+def missing_research_files(entries, shared_root: Path) -> list[str]:
+    """Research files cited by `entries` that do not exist under `shared_root` (the 'shared' dir)."""
+    out = []
+    for ref, types in sorted(research_references(entries).items()):
+        if not (shared_root / ref.removeprefix("shared/")).is_file():
+            out.append(f"{ref} (cited by {', '.join(sorted(set(types)))})")
+    return out
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from armguard.catalog import Domain, Readiness, default_catalog, load_catalog, load_catalog_data
 from armguard.errors import ArmguardError
@@ -34,6 +36,12 @@ def test_lookup_is_case_insensitive_and_ignores_api_version():
         assert cat.get(spelling) is a
         assert spelling.strip() in cat
     assert cat[BGP] is a
+
+
+@given(st.sampled_from(default_catalog().types()), st.randoms(use_true_random=False))
+def test_any_casing_finds_the_same_entry(type_name, rnd):
+    cased = "".join(c.upper() if rnd.random() < 0.5 else c.lower() for c in type_name)
+    assert default_catalog().get(cased) is default_catalog().get(type_name)
 
 
 def test_unknown_type_gets_defaults():
@@ -100,10 +108,12 @@ def test_overlay_overrides_only_the_fields_it_sets():
     assert default_catalog().get(BGP) is shipped, "the shipped catalog is not modified"
 
 
-def test_overlay_can_flip_a_verdict_and_clear_readiness_domains():
-    cat = load_catalog(_minimal(**{BGP: {"serial": "safe", "domains": [], "sources": ["user config"]}}))
+def test_overlay_can_flip_a_verdict_and_clear_domains_and_readiness():
+    cat = load_catalog(_minimal(**{BGP: {"serial": "safe", "domains": [], "readiness": "",
+                                         "sources": ["user config"]}}))
     e = cat.get(BGP)
     assert e.serial == "safe" and e.domains == ()
+    assert e.readiness is None and e.readiness_rule is None
 
 
 def test_overlay_defaults():

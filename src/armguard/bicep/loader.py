@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -87,18 +88,31 @@ def _param_values(params: str | Path | dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class _Loader:
-    def __init__(self) -> None:
-        self._programs: dict[Path, tuple[SourceFile, s.Program]] = {}
+_PARSED: dict[tuple[Path, int, int], tuple[SourceFile, s.Program]] = {}
+_PARSED_LIMIT = 2048
 
+
+def _parse_cached(path: Path) -> tuple[SourceFile, s.Program]:
+    """Parse a file once per process while it is unchanged: modules are shared by many templates."""
+    try:
+        st = path.stat()
+    except OSError:
+        source = SourceFile.read(path)  # raises the one-line error
+        return source, parse_source(source)
+    key = (_absolute(path), st.st_mtime_ns, st.st_size)
+    found = _PARSED.get(key)
+    if found is None:
+        source = SourceFile.read(path)
+        found = (source, parse_source(source))
+        if len(_PARSED) >= _PARSED_LIMIT:
+            _PARSED.clear()
+        _PARSED[key] = found
+    return found
+
+
+class _Loader:
     def parse(self, path: Path) -> tuple[SourceFile, s.Program]:
-        key = path.resolve()
-        found = self._programs.get(key)
-        if found is None:
-            source = SourceFile.read(path)
-            found = (source, parse_source(source))
-            self._programs[key] = found
-        return found
+        return _parse_cached(path)
 
     def graph(self, path: Path, params: dict[str, Any] | None, stack: tuple[Path, ...]) -> DeploymentGraph:
         source, program = self.parse(path)
@@ -256,8 +270,8 @@ class _Loader:
             node.unresolved = f"module file not found: {ref}"
             graph.errors.append(Diagnostic(str(path), line, col, f"module file not found: '{ref}'"))
             return
-        resolved = module_path.resolve()
-        chain = (*stack, path.resolve())
+        resolved = _absolute(module_path)
+        chain = (*stack, _absolute(path))
         if resolved in chain:
             cycle = " -> ".join(p.name for p in (*chain[chain.index(resolved):], resolved))
             node.unresolved = f"module cycle: {cycle}"
@@ -314,6 +328,11 @@ def _index_of(expr: s.Node | None) -> s.Node | None:
     while isinstance(expr, (s.NonNull, s.Paren)):
         expr = expr.expr
     return expr.index if isinstance(expr, s.IndexAccess) else None
+
+
+def _absolute(path: Path) -> Path:
+    """An absolute, normalized path (cheaper than resolve(): symlinks are not followed)."""
+    return Path(os.path.normpath(os.path.abspath(path)))
 
 
 def _load_arm_module(path: Path, values: dict[str, Any]) -> DeploymentGraph:

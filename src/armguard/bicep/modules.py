@@ -8,6 +8,7 @@ reported as unresolved, never guessed.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -75,7 +76,7 @@ def _resolve_registry(reference: str, from_file: Path) -> ModuleTarget:
 
 def _alias_config(from_file: Path) -> dict[str, Any]:
     aliases = dict(_BUILTIN_ALIASES["br"])
-    config = find_bicepconfig(from_file.resolve().parent)
+    config = find_bicepconfig(Path(os.path.abspath(from_file)).parent)
     if config is not None:
         user = config.get("moduleAliases", {}).get("br", {})
         if isinstance(user, dict):

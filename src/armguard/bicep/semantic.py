@@ -90,6 +90,91 @@ class SemanticModel:
         self.source = source
         self.path = source.path
         self.param_values = dict(param_values or {})
+        self._param_cache: dict[str, Any] = {}
+        self.file_loader = None  # set by the loader: reads files for load*Content functions
+        core = program.analysis.get("semantic")
+        if core is None:
+            core = _Core(program, source)
+            program.analysis["semantic"] = core
+        self.diagnostics = core.diagnostics
+        self.target_scope = core.target_scope
+        self.params = core.params
+        self.variables = core.variables
+        self.outputs = core.outputs
+        self.types = core.types
+        self.functions = core.functions
+        self.imports = core.imports
+        self.declarations = core.declarations
+        self.top_level = core.top_level
+        self.bindings = core.bindings
+        self.using = core.using
+        from armguard.bicep.evaluate import Evaluator
+
+        self.evaluator = Evaluator(self)
+
+    def symbol_kind(self, name: str) -> str | None:
+        return self.top_level.get(name)
+
+    def is_import_namespace(self, name: str) -> bool:
+        return self.imports.get(name) == "namespace"
+
+    def resolve(self, e: s.Node) -> str | None:
+        return _resolve(self.bindings, self.declarations, e)
+
+    def resolve_declaration(self, name: str, offset: int) -> str:
+        b = self.bindings.get(offset)
+        if b and b[0] in ("resource", "module"):
+            return b[1]
+        return name
+
+    def dependencies(self, decl: Declaration) -> list[tuple[str, DependencyOrigin]]:
+        """What the compiler emits as dependsOn. A reference to an existing resource that needs no
+        dependency of its own still inherits that resource's dependencies."""
+        out: dict[str, DependencyOrigin] = {}
+        self._collect_dependencies(decl, out, {decl.symbol})
+        return list(out.items())
+
+    def _collect_dependencies(self, decl: Declaration, out: dict[str, DependencyOrigin], seen: set[str]) -> None:
+        for r in decl.references:
+            if r.needed:
+                out.setdefault(r.symbol, r.origin)
+            elif r.symbol not in seen:
+                seen.add(r.symbol)
+                self._collect_dependencies(self.declarations[r.symbol], out, seen)
+
+    # ----------------------------------------------------------- evaluation
+    def param_value(self, name: str) -> Any:
+        if name in self._param_cache:
+            return self._param_cache[name]
+        self._param_cache[name] = Unknown(name, {f"param:{name}"})
+        if name in self.param_values:
+            value = self.param_values[name]
+        else:
+            decl = self.params.get(name)
+            if decl is not None and decl.default is not None:
+                value = self.evaluator.eval(decl.default, {})
+            else:
+                value = Unknown(name, {f"param:{name}"})
+        self._param_cache[name] = value
+        return value
+
+    def load_file_function(self, name: str, args: list[Any], text: str) -> Any:
+        if self.file_loader is None:
+            return Unknown(text, {"file"})
+        return self.file_loader(self, name, args, text)
+
+    def position(self, offset: int) -> tuple[int, int]:
+        return self.source.position(offset)
+
+
+class _Core:
+    """Everything about a file that does not depend on parameter values: symbols, bindings,
+    declarations and their references."""
+
+    def __init__(self, program: s.Program, source: SourceFile):
+        self.program = program
+        self.source = source
+        self.path = source.path
         self.diagnostics: list[Diagnostic] = list(program.diagnostics)
         self.target_scope = "resourceGroup"
         self.params: dict[str, s.ParamDecl] = {}
@@ -102,15 +187,13 @@ class SemanticModel:
         self.top_level: dict[str, str] = {}  # name -> kind
         self.bindings: dict[int, tuple[str, str]] = {}  # identifier offset -> (kind, target)
         self.using: str | None = None
-        self._param_cache: dict[str, Any] = {}
-        self.file_loader = None  # set by the loader: reads files for load*Content functions
         self._collect()
         self._bind()
         for d in self.declarations.values():
             d.references = self._references(d)
-        from armguard.bicep.evaluate import Evaluator
 
-        self.evaluator = Evaluator(self)
+    def resolve(self, e: s.Node) -> str | None:
+        return _resolve(self.bindings, self.declarations, e)
 
     # ------------------------------------------------------------- symbols
     def _declare(self, name: str, kind: str, node: s.Node) -> None:
@@ -197,12 +280,6 @@ class SemanticModel:
             for child in body.resources:
                 self._add_declaration(child, decl, symbol)
 
-    def symbol_kind(self, name: str) -> str | None:
-        return self.top_level.get(name)
-
-    def is_import_namespace(self, name: str) -> bool:
-        return self.imports.get(name) == "namespace"
-
     # -------------------------------------------------------------- binding
     def _bind(self) -> None:
         """Resolve every identifier to what it names, honouring loop variables, lambda parameters and
@@ -286,34 +363,6 @@ class SemanticModel:
                 continue
             for child in iter_children(n):
                 stack.append((child, sc))
-
-    def resolve(self, e: s.Node) -> str | None:
-        """The resource/module symbol an expression names directly: `x`, `x::child`, `x[i]`, `x!`."""
-        while True:
-            if isinstance(e, (s.NonNull, s.Paren)):
-                e = e.expr
-            elif isinstance(e, s.IndexAccess):
-                e = e.target
-            else:
-                break
-        if isinstance(e, s.Identifier):
-            b = self.bindings.get(e.start)
-            if b and b[0] in ("resource", "module"):
-                return b[1]
-            return None
-        if isinstance(e, s.ChildAccess):
-            base = self.resolve(e.target)
-            if base is None:
-                return None
-            child = f"{base}::{e.name}"
-            return child if child in self.declarations else None
-        return None
-
-    def resolve_declaration(self, name: str, offset: int) -> str:
-        b = self.bindings.get(offset)
-        if b and b[0] in ("resource", "module"):
-            return b[1]
-        return name
 
     # --------------------------------------------------------- dependencies
     def _references(self, decl: Declaration) -> list[Reference]:
@@ -424,44 +473,27 @@ class SemanticModel:
         access = members[-1].lower() if members else None
         return target, access, inner
 
-    def dependencies(self, decl: Declaration) -> list[tuple[str, DependencyOrigin]]:
-        """What the compiler emits as dependsOn. A reference to an existing resource that needs no
-        dependency of its own still inherits that resource's dependencies."""
-        out: dict[str, DependencyOrigin] = {}
-        self._collect_dependencies(decl, out, {decl.symbol})
-        return list(out.items())
-
-    def _collect_dependencies(self, decl: Declaration, out: dict[str, DependencyOrigin], seen: set[str]) -> None:
-        for r in decl.references:
-            if r.needed:
-                out.setdefault(r.symbol, r.origin)
-            elif r.symbol not in seen:
-                seen.add(r.symbol)
-                self._collect_dependencies(self.declarations[r.symbol], out, seen)
-
-    # ----------------------------------------------------------- evaluation
-    def param_value(self, name: str) -> Any:
-        if name in self._param_cache:
-            return self._param_cache[name]
-        self._param_cache[name] = Unknown(name, {f"param:{name}"})
-        if name in self.param_values:
-            value = self.param_values[name]
+def _resolve(bindings: dict[int, tuple[str, str]], declarations: dict[str, Declaration], e: s.Node) -> str | None:
+    """The resource/module symbol an expression names directly: `x`, `x::child`, `x[i]`, `x!`."""
+    while True:
+        if isinstance(e, (s.NonNull, s.Paren)):
+            e = e.expr
+        elif isinstance(e, s.IndexAccess):
+            e = e.target
         else:
-            decl = self.params.get(name)
-            if decl is not None and decl.default is not None:
-                value = self.evaluator.eval(decl.default, {})
-            else:
-                value = Unknown(name, {f"param:{name}"})
-        self._param_cache[name] = value
-        return value
-
-    def load_file_function(self, name: str, args: list[Any], text: str) -> Any:
-        if self.file_loader is None:
-            return Unknown(text, {"file"})
-        return self.file_loader(self, name, args, text)
-
-    def position(self, offset: int) -> tuple[int, int]:
-        return self.source.position(offset)
+            break
+    if isinstance(e, s.Identifier):
+        b = bindings.get(e.start)
+        if b and b[0] in ("resource", "module"):
+            return b[1]
+        return None
+    if isinstance(e, s.ChildAccess):
+        base = _resolve(bindings, declarations, e.target)
+        if base is None:
+            return None
+        child = f"{base}::{e.name}"
+        return child if child in declarations else None
+    return None
 
 
 _TYPE_NODES = frozenset({s.TypeRef, s.TypeLiteral, s.TypeUnion, s.TypeArray, s.TypeNullable, s.TypeObject,

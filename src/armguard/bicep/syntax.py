@@ -467,6 +467,9 @@ class Program(Node):
     comments: list = field(default_factory=list)
     directives: list = field(default_factory=list)
     source: object = None
+    # Results of analyses that depend only on this syntax tree (the semantic model's binding),
+    # kept so that a module used by many templates is analysed once.
+    analysis: dict = field(default_factory=dict)
 
 
 def _body_of(value: Expr) -> ObjectExpr | None:

@@ -2,13 +2,13 @@
 
 `problems(catalog)` lists violations as one-line strings (empty when the data is sound). The
 shipped catalog is held to all of them by the test suite; user overrides only to the loader's.
+Pure functions: checking that cited research files exist is left to the caller.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from pathlib import Path
 
 from .catalog import Catalog
 from .model import Entry
@@ -53,13 +53,3 @@ def research_references(entries: Iterable[Entry]) -> dict[str, list[str]]:
             for m in RESEARCH_RE.finditer(source):
                 refs.setdefault(m.group(0), []).append(entry.type)
     return refs
-
-
-def missing_research_files(entries: Iterable[Entry], shared_root: Path) -> list[str]:
-    """Research files cited by `entries` that do not exist under `shared_root` (the 'shared' dir)."""
-    out = []
-    for ref, types in sorted(research_references(entries).items()):
-        rel = ref.removeprefix("shared/")
-        if not (shared_root / rel).is_file():
-            out.append(f"{ref} (cited by {', '.join(sorted(set(types)))})")
-    return out

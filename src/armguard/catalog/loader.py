@@ -9,7 +9,7 @@ Both use one shape:
     domains = ["parent"]
     typical_seconds = 90           # or "unknown"
     max_seconds = 1800             # or "unknown"
-    readiness = "parent:properties.routingState=Provisioned"
+    readiness = "parent:properties.routingState=Provisioned"   # "" clears it in an overlay
     sources = ["..."]
     notes = "..."
 
@@ -113,8 +113,12 @@ def parse_fields(table: Mapping[str, Any], where: str, *, need_sources: bool) ->
         if key in table:
             values[key] = parse_duration(table[key], where, key)
     if "readiness" in table:
-        rule = Readiness.parse(table["readiness"], f"{where}: readiness")
-        values["readiness"] = (str(table["readiness"]).strip(), rule)
+        text = table["readiness"]
+        if isinstance(text, str) and not text.strip():
+            values["readiness"] = (None, None)  # an override clearing the shipped rule
+        else:
+            rule = Readiness.parse(text, f"{where}: readiness")
+            values["readiness"] = (str(text).strip(), rule)
     if "sources" in table:
         sources = _string_list(table["sources"], where, "sources")
         if not sources:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from concurrent.futures import ProcessPoolExecutor
@@ -113,31 +114,32 @@ def _enclosing_gitignores(root: Path) -> list[tuple[Path, pathspec.PathSpec]]:
 def _ignored(path: Path, specs: list[tuple[Path, pathspec.PathSpec]], excludes: pathspec.PathSpec | None,
              exclude_root: Path, *, is_dir: bool) -> bool:
     suffix = "/" if is_dir else ""
-    resolved = path.resolve()
+    full = os.path.abspath(path)
     for base, spec in specs:
-        try:
-            rel = resolved.relative_to(base.resolve()).as_posix()
-        except ValueError:
+        rel = os.path.relpath(full, os.path.abspath(base))
+        if rel.startswith(".."):
             continue
-        if spec.match_file(rel + suffix):
+        if spec.match_file(Path(rel).as_posix() + suffix):
             return True
     if excludes is not None:
-        try:
-            rel = resolved.relative_to(exclude_root.resolve()).as_posix()
-        except ValueError:
-            rel = path.as_posix()
-        if excludes.match_file(rel + suffix):
+        rel = os.path.relpath(full, os.path.abspath(exclude_root))
+        if excludes.match_file(Path(rel).as_posix() + suffix):
             return True
     return False
 
 
 def _is_template(path: Path) -> bool:
+    """A deployment template: its top-level `$schema` names deploymentTemplate.json."""
     try:
         with path.open("rb") as fh:
             head = fh.read(4096).decode("utf-8", "replace")
-    except OSError:
+        if not _TEMPLATE_SCHEMA.search(head):
+            return False
+        data = json.loads(path.read_text("utf-8-sig"))
+    except (OSError, ValueError):
         return False
-    return bool(_TEMPLATE_SCHEMA.search(head))
+    schema = data.get("$schema") if isinstance(data, dict) else None
+    return isinstance(schema, str) and "deploymenttemplate.json" in schema.lower()
 
 
 # ---------------------------------------------------------------------- lint
