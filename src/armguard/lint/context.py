@@ -62,7 +62,7 @@ def serial_writes(ctx: LintContext, node: Node, depth: int = 0) -> Iterator[Writ
 
 
 def _writes(ctx: LintContext, outer: Node, node: Node, depth: int) -> Iterator[Write]:
-    if node.existing or depth > 16:
+    if node.existing or depth > 16 or node.condition is False:
         return
     if node.kind == "module":
         if node.module is not None:
@@ -88,3 +88,14 @@ def describe_iterations(node: Node) -> list[str]:
     if node.loop is not None and node.loop.count is not None:
         return [f"{node.symbol}[{i}]" for i in range(node.loop.count)]
     return [f"{node.symbol}[*]"]
+
+
+TEST_HARNESS_ITEMS = {"init", "idem"}
+
+
+def is_test_harness(node: Node) -> bool:
+    """The AVM test-harness loop `for iteration in ['init', 'idem']`: serial on purpose, to deploy
+    twice and check idempotency."""
+    items = node.loop.items if node.loop is not None else None
+    return isinstance(items, list) and len(items) > 0 and all(
+        isinstance(i, str) and i.lower() in TEST_HARNESS_ITEMS for i in items)

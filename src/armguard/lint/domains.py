@@ -30,7 +30,7 @@ class DomainKey:
         return "/".join(_show(v) for v in self.identity)
 
     def describe(self) -> str:
-        return f"{self.owner_type or 'resource'} '{self.name()}'"
+        return f"{self.owner_type} '{self.name()}'" if self.owner_type else f"'{self.name()}'"
 
 
 def _show(value: Any) -> str:
@@ -39,6 +39,8 @@ def _show(value: Any) -> str:
     text = getattr(value, "text", str(value))
     if len(text) >= 2 and text[0] == text[-1] == "'":
         return text[1:-1]
+    if text.startswith("${") and text.endswith("}") and text.count("${") == 1:
+        return text
     return "${" + text + "}"
 
 

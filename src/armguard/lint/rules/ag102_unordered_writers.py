@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from armguard.bicep import syntax as s
 from armguard.lint.context import LintContext, Write, serial_writes
 from armguard.lint.findings import Finding, Level
 from armguard.lint.fixes import depends_on_fix
@@ -41,7 +42,8 @@ class UnorderedWritersRule:
                 continue
             ordered = sorted(members.values(), key=lambda w: (w.node.line, w.node.column))
             for i, later in enumerate(ordered[1:], start=1):
-                unordered = [e for e in ordered[:i] if not order.ordered(e.node.symbol, later.node.symbol)]
+                unordered = [e for e in ordered[:i] if not order.ordered(e.node.symbol, later.node.symbol)
+                             and not mutually_exclusive(ctx, e.node, later.node)]
                 if not unordered:
                     continue
                 yield self.finding(ctx, later, ordered[i - 1].node, unordered, [w.node.symbol for w in ordered])
@@ -58,6 +60,48 @@ class UnorderedWritersRule:
         fix = depends_on_fix(ctx, w.node, [previous.symbol])
         return ctx.finding(self, w.node, message, domain=w.key, members=members, reason=w.entry.notes or None,
                            fix=fix)
+
+
+def mutually_exclusive(ctx: LintContext, a: Node, b: Node) -> bool:
+    """Whether the two declarations' conditions can never both be true: `c` and `!c`, or
+    `x == 'a'` and `x == 'b'` (Bicep)."""
+    model = ctx.bicep
+    if model is None or ctx.source is None:
+        return False
+    da, db = model.declarations.get(a.symbol), model.declarations.get(b.symbol)
+    if da is None or db is None or da.condition is None or db.condition is None:
+        return False
+    text = ctx.source.text
+    ca, cb = _strip(da.condition), _strip(db.condition)
+    for x, y in ((ca, cb), (cb, ca)):
+        if isinstance(x, s.Unary) and x.op == "!" and _same(text, _strip(x.operand), y):
+            return True
+    ea, eb = _equality(text, ca), _equality(text, cb)
+    return ea is not None and eb is not None and ea[0] == eb[0] and ea[1] != eb[1]
+
+
+def _strip(e: s.Node) -> s.Node:
+    while isinstance(e, s.Paren):
+        e = e.expr
+    return e
+
+
+def _same(text: str, x: s.Node, y: s.Node) -> bool:
+    return "".join(text[x.start:x.end].split()) == "".join(text[y.start:y.end].split())
+
+
+def _equality(text: str, e: s.Node) -> tuple[str, object] | None:
+    """(subject text, literal value) of `subject == literal` or `literal == subject`."""
+    if not isinstance(e, s.Binary) or e.op not in ("==", "=~"):
+        return None
+    for subject, lit in ((e.left, e.right), (e.right, e.left)):
+        lit = _strip(lit)
+        if isinstance(lit, (s.IntLiteral, s.BoolLiteral)):
+            return "".join(text[subject.start:subject.end].split()), lit.value
+        if isinstance(lit, s.StringLiteral) and lit.is_plain:
+            value = lit.value.lower() if e.op == "=~" and lit.value else lit.value
+            return "".join(text[subject.start:subject.end].split()), value
+    return None
 
 
 def _key_text(w: Write) -> str:

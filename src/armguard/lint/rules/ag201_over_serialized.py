@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from armguard.lint.context import LintContext, deployed_types
+from armguard.lint.context import LintContext, deployed_types, is_test_harness
 from armguard.lint.findings import Finding, Level
 from armguard.lint.rules.ag101_serial_loop import RULE as SERIAL_LOOP
 from armguard.model import Node
-
-TEST_HARNESS_ITEMS = {"init", "idem"}
 
 
 @dataclass(frozen=True)
@@ -33,7 +31,7 @@ class OverSerializedRule:
             loop = node.loop
             if loop is None or loop.effective_batch_size != 1 or node.existing:
                 continue
-            if _is_test_harness(node):
+            if is_test_harness(node):
                 continue
             verdict = self.verdict(ctx, node)
             if verdict is None:
@@ -74,12 +72,6 @@ def _fmt(seconds: float) -> str:
     if seconds >= 120:
         return f"{seconds / 60:.0f} min"
     return f"{seconds:.0f} s"
-
-
-def _is_test_harness(node: Node) -> bool:
-    items = node.loop.items if node.loop is not None else None
-    return isinstance(items, list) and len(items) > 0 and all(
-        isinstance(i, str) and i.lower() in TEST_HARNESS_ITEMS for i in items)
 
 
 RULE = OverSerializedRule()

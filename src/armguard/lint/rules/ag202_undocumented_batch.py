@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from armguard.lint.context import LintContext
+from armguard.lint.context import LintContext, is_test_harness
 from armguard.lint.findings import Finding, Level
 
 
@@ -19,7 +19,8 @@ class UndocumentedBatchRule:
         "whether a type needs it changes over time (Azure/ResourceModules#1262 removed it for subnets, "
         "Azure/bicep-registry-modules#1771 put it back), so the next reader needs the reason to keep or "
         "remove it. Fix: a comment on the line above the decorator or the declaration naming the shared "
-        "resource or the error it prevents. Only Bicep files are checked (ARM JSON has no comments)."
+        "resource or the error it prevents. Only Bicep files are checked (ARM JSON has no comments); the "
+        "test-harness loop over ['init', 'idem'] is exempt."
     )
 
     def check(self, ctx: LintContext) -> Iterable[Finding]:
@@ -27,7 +28,7 @@ class UndocumentedBatchRule:
             return
         for node in ctx.graph.nodes:
             loop = node.loop
-            if loop is None or loop.effective_batch_size != 1 or node.path != ctx.path:
+            if loop is None or loop.effective_batch_size != 1 or node.path != ctx.path or is_test_harness(node):
                 continue
             decl = ctx.bicep.declarations.get(node.symbol)
             if decl is None or self.documented(ctx, decl.decl):
