@@ -49,8 +49,13 @@ class Loop:
 
 @dataclass(slots=True)
 class Dependency:
+    """An edge to another declaration. `ordering` says whether Resource Manager waits for the target
+    before starting this one: every Bicep dependency does (the compiler emits dependsOn), but in
+    ARM JSON a child's parent or an extension's scope is structure only unless dependsOn says so."""
+
     target: str
     origin: DependencyOrigin
+    ordering: bool = True
 
 
 @dataclass(slots=True)
@@ -96,22 +101,24 @@ class Node:
         return self.span.column if self.span else 0
 
     def depends_on(self) -> list[str]:
-        """Distinct symbols this node depends on, in first-seen order."""
+        """Distinct symbols Resource Manager waits for before deploying this node, in first-seen order."""
         seen: dict[str, None] = {}
         for d in self.dependencies:
-            seen.setdefault(d.target, None)
+            if d.ordering:
+                seen.setdefault(d.target, None)
         return list(seen)
 
     def deploys(self) -> list[str]:
-        """For a module: the resource types it deploys, recursively, sorted and distinct."""
-        types = set(self.module_types)
+        """For a module: the resource types it deploys, recursively, sorted and distinct. Nested
+        deployments themselves (Microsoft.Resources/deployments) are plumbing and not listed."""
+        types = {t for t in self.module_types if t.lower() != DEPLOYMENTS_TYPE.lower()}
         if self.module is not None:
             for n in self.module.nodes:
                 if n.existing:
                     continue
                 if n.kind == "module":
                     types.update(n.deploys())
-                else:
+                elif n.type.lower() != DEPLOYMENTS_TYPE.lower():
                     types.add(n.type)
         return sorted(types)
 

@@ -195,6 +195,35 @@ def test_unconditional_resource(tmp_path):
     assert g.node("r").condition is None and not g.node("r").conditional
 
 
+def test_nested_child_inherits_the_parent_condition(tmp_path):
+    """The compiler gives a nested child its parent's condition, and-ed with its own
+    (NestedResources sample: conditionParent::conditionChild)."""
+    g = load_text(tmp_path, """param createParent bool
+param createChild bool
+resource p 'My.Rp/parentType@2020-12-01' = if (createParent) {
+  name: 'p'
+  resource plain 'childType' = {
+    name: 'c'
+  }
+  resource own 'childType' = if (createChild) {
+    name: 'c2'
+  }
+}
+""")
+    plain = g.node("p::plain")
+    assert plain.conditional
+    assert isinstance(plain.condition, Unknown) and plain.condition.depends_on("param:createParent")
+    own = g.node("p::own")
+    assert isinstance(own.condition, Unknown)
+    assert own.condition.depends_on("param:createParent") and own.condition.depends_on("param:createChild")
+
+
+def test_nested_child_of_a_never_deployed_parent_is_never_deployed(tmp_path):
+    g = load_text(tmp_path, "resource q 'My.Rp/parentType@2020-12-01' = if (false) {\n  name: 'q'\n"
+                            "  resource c 'childType' = {\n    name: 'c'\n  }\n}\n")
+    assert g.node("q::c").condition is False and g.node("q::c").conditional
+
+
 # -------------------------------------------------------- names and values
 
 def test_resource_name_values(tmp_path):

@@ -20,8 +20,7 @@ VNET_TYPES = [
     "Microsoft.Network/virtualNetworks",
     "Microsoft.Network/virtualNetworks/subnets",
     "Microsoft.Network/virtualNetworks/virtualNetworkPeerings",
-    "Microsoft.Resources/deployments",
-]
+]  # the AVM module also creates nested deployments, which deploys() leaves out as plumbing
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +125,20 @@ def test_module_file_is_parsed_once_per_load(tmp_path):
     g = load_graph(main)
     assert g.node("a").module.node("r").name == "x"
     assert g.node("b").module.node("r").name == "y"
+
+
+def test_same_module_with_different_params_evaluates_separately(tmp_path):
+    """Per-file analysis is shared between uses of a module; values derived from its params are not."""
+    write(tmp_path / "child.bicep", "param n string\nvar full = '${n}-x'\nresource r 'A.B/c@1' = [for i in range(0, length(n)): {\n"
+                                    "  name: '${full}${i}'\n}]\n")
+    main = write(tmp_path / "main.bicep",
+                 "module a 'child.bicep' = {\n  name: 'a'\n  params: {\n    n: 'one'\n  }\n}\n"
+                 "module b 'child.bicep' = {\n  name: 'b'\n  params: {\n    n: 'three'\n  }\n}\n")
+    for _ in range(2):  # and again, from the caches
+        g = load_graph(main)
+        a, b = g.node("a").module.node("r"), g.node("b").module.node("r")
+        assert (a.loop.count, b.loop.count) == (3, 5)
+        assert a.instance_names[0] == "one-x0" and b.instance_names[0] == "three-x0"
 
 
 # ---------------------------------------------------------------- registry

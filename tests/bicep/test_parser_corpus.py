@@ -143,3 +143,41 @@ def test_depends_on_matches_the_compiled_template(path):
         if expected != got:
             mismatches.append(f"{symbol}: compiler {expected}, armguard {got}")
     assert mismatches == []
+
+
+@pytest.mark.parametrize("path", COMPILED, ids=_id)
+def test_types_and_api_versions_match_the_compiled_template(path):
+    compiled = _compiled(path)
+    graph = load_graph(path)
+    mismatches = []
+    for symbol, res in compiled["resources"].items():
+        node = graph.node(symbol)
+        if node is None or not res.get("type"):
+            continue
+        if node.type.lower() != res["type"].lower():
+            mismatches.append(f"{symbol}: type {res['type']!r}, armguard {node.type!r}")
+        if node.kind == "resource" and res.get("apiVersion") and node.api_version != res["apiVersion"]:
+            mismatches.append(f"{symbol}: apiVersion {res['apiVersion']!r}, armguard {node.api_version!r}")
+    assert mismatches == []
+
+
+@pytest.mark.parametrize("path", COMPILED, ids=_id)
+def test_loops_and_conditions_match_the_compiled_template(path):
+    compiled = _compiled(path)
+    graph = load_graph(path)
+    mismatches = []
+    for symbol, res in compiled["resources"].items():
+        node = graph.node(symbol)
+        if node is None:
+            continue
+        if ("condition" in res) != node.conditional:
+            mismatches.append(f"{symbol}: condition {res.get('condition')!r}, armguard {node.condition!r}")
+        copy = res.get("copy")
+        if bool(copy) != (node.loop is not None):
+            mismatches.append(f"{symbol}: copy {copy!r}, armguard {node.loop!r}")
+        elif copy:
+            if isinstance(copy.get("batchSize"), int) and copy["batchSize"] != node.loop.batch_size:
+                mismatches.append(f"{symbol}: batchSize {copy['batchSize']}, armguard {node.loop.batch_size}")
+            if isinstance(copy.get("count"), int) and copy["count"] != node.loop.count:
+                mismatches.append(f"{symbol}: count {copy['count']}, armguard {node.loop.count}")
+    assert mismatches == []

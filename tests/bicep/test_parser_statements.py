@@ -447,3 +447,35 @@ def test_two_statements_on_one_line_is_an_error():
     program = parse_text("var a = 1 var b = 2")
     assert len(program.diagnostics) == 1
     assert "expected end of line" in program.diagnostics[0].message
+
+
+def test_directives_are_recorded_on_the_program():
+    text = ("#disable-diagnostics AG101 BCP081\nvar a = 1\n#disable-next-line no-unused-vars\nvar b = [\n"
+            "  #disable-next-line x\n  1\n]\n#restore-diagnostics AG101\n")
+    program = parse_text(text)
+    assert program.diagnostics == [] and len(program.statements) == 2
+    assert [(d.name, d.codes) for d in program.directives] == [
+        ("disable-diagnostics", ["AG101", "BCP081"]), ("disable-next-line", ["no-unused-vars"]),
+        ("disable-next-line", ["x"]), ("restore-diagnostics", ["AG101"])]
+    first = program.directives[0]
+    assert text[first.start:first.end] == "#disable-diagnostics AG101 BCP081"
+
+
+@pytest.mark.parametrize(("statement", "cls"), [
+    ("metadata m = 1", s.MetadataDecl),
+    ("param p string", s.ParamDecl),
+    ("var v = 1", s.VarDecl),
+    ("output o int = 1", s.OutputDecl),
+    ("type t = string", s.TypeDecl),
+    ("func f() int => 1", s.FuncDecl),
+    ("resource r 'A.B/c@1' = {\n  name: 'r'\n}", s.ResourceDecl),
+    ("module m 'm.bicep' = {\n  name: 'm'\n}", s.ModuleDecl),
+    ("import * as ns from 'x.bicep'", s.ImportDecl),
+    ("extension kubernetes as k", s.ExtensionDecl),
+    ("test t 'main.bicep' = {}", s.TestDecl),
+    ("assert a = true", s.AssertDecl),
+])
+def test_decorators_attach_to_every_statement_kind(statement, cls):
+    st = one(f"@description('d')\n@sys.export()\n{statement}", cls)
+    assert [(d.namespace, d.name) for d in st.decorators] == [(None, "description"), ("sys", "export")]
+    assert st.decorators[0].call.args[0].value == "d"

@@ -323,3 +323,11 @@ def test_bicepparam_using_is_recorded():
     assert m.using == "./main.bicep"
     program = parse_text("using none\nparam a = 1\n", "x.bicepparam")
     assert SemanticModel(program, program.source).using is None
+
+
+def test_extension_alias_prefix_is_not_part_of_the_type():
+    """`'az:My.Rp/TestType@2020-01-01'` names the type through the `az` extension; the compiler emits
+    type `My.Rp/TestType` (Extensions sample, testResource1)."""
+    m = model("resource r 'az:Microsoft.Storage/storageAccounts@2023-01-01' = {\n  name: 'r'\n}\n")
+    d = m.declarations["r"]
+    assert (d.type, d.api_version) == ("Microsoft.Storage/storageAccounts", "2023-01-01")

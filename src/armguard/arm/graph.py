@@ -342,12 +342,12 @@ class _Builder(DeploymentModules):
                 node.dependencies.append(Dependency(target, "reference"))
         node.parent = self._parent(r, index, explicit, resources)
         if node.parent is not None:
-            node.dependencies.append(Dependency(node.parent, "parent"))
+            node.dependencies.append(Dependency(node.parent, "parent", ordering=False))
         scope_key, raw_scope = get_field(decl.data, "scope")
         if scope_key is not None and isinstance(raw_scope, str) and not decl.is_deployment:
             for target in self._resolve(raw_scope, r.item_ctx, index):
                 if target != node.symbol:
-                    node.dependencies.append(Dependency(target, "scope"))
+                    node.dependencies.append(Dependency(target, "scope", ordering=False))
 
     def _explicit_dependencies(self, r: _Resource, index: ResourceIndex) -> list[str]:
         deps_key, deps = get_field(r.decl.data, "dependsOn")
