@@ -256,12 +256,19 @@ def ensure_checkov(venv: Path, spec: str) -> tuple[Path | None, str]:
 def _checkov_reports(stdout: str) -> list[dict[str, Any]]:
     """checkov -o json prints one report object, a list of them (one per framework), or a bare
     summary when nothing was scanned; anything it logs to stdout before the JSON is skipped."""
-    start = min((i for i in (stdout.find("{"), stdout.find("[")) if i >= 0), default=-1)
-    if start < 0:
-        raise ValueError("no JSON in checkov's output")
-    data = json.loads(stdout[start:])
-    reports = data if isinstance(data, list) else [data]
-    return [r for r in reports if isinstance(r, dict)]
+    decoder = json.JSONDecoder()
+    offset = 0
+    for line in stdout.splitlines(keepends=True):
+        if line.startswith(("{", "[")):
+            try:
+                data, _ = decoder.raw_decode(stdout, offset)
+            except ValueError:
+                pass
+            else:
+                reports = data if isinstance(data, list) else [data]
+                return [r for r in reports if isinstance(r, dict)]
+        offset += len(line)
+    raise ValueError("no JSON in checkov's output")
 
 
 def run_checkov(path: Path, exe: Path) -> Figures:

@@ -213,10 +213,13 @@ def test_bicepparam_extends_cycle_is_one_line(tmp_path):
     assert_one_line_error(run_cli("inspect", str(tmp_path / "main.bicep"), "-p", str(tmp_path / "a.bicepparam")))
 
 
-def test_load_function_of_a_device_file_is_not_read(tmp_path):
-    """`loadTextContent('/dev/zero')` must not make inspect read forever or run out of memory."""
+@pytest.mark.parametrize("relative", [False, True], ids=["absolute", "relative"])
+def test_load_function_of_a_device_file_is_not_read(tmp_path, relative):
+    """`loadTextContent('/dev/zero')` (or a relative path that climbs to it) must not make inspect
+    read forever or run out of memory: only regular files should be read."""
+    target = os.path.relpath("/dev/zero", tmp_path) if relative else "/dev/zero"
     f = tmp_path / "main.bicep"
-    f.write_text("resource r 'A.B/c@1' = {\n  name: loadTextContent('/dev/zero')\n}\n", encoding="utf-8")
+    f.write_text(f"resource r 'A.B/c@1' = {{\n  name: loadTextContent('{target}')\n}}\n", encoding="utf-8")
     proc = subprocess.run(
         [sys.executable, "-c",
          "import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30)); "
@@ -229,3 +232,14 @@ def test_load_function_of_a_device_file_is_not_read(tmp_path):
 def test_syntax_error_exit_code_via_entry_point():
     proc = run_cli("inspect", str(BROKEN))
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
+
+
+def test_text_format_does_not_call_a_serial_loop_parallel(tmp_path):
+    """`@batchSize(b)` with an unknown `b` is still a serial loop (JSON says mode "serial")."""
+    f = tmp_path / "main.bicep"
+    f.write_text("param b int\n@batchSize(b)\nresource r 'A.B/c@1' = [for i in range(0, 3): {\n  name: 'r${i}'\n}]\n",
+                 encoding="utf-8")
+    _code, data = inspect_json(str(f))
+    assert data["resources"][0]["loop"]["mode"] == "serial"
+    text = CliRunner().invoke(cli, ["inspect", str(f)]).output
+    assert "loop x3" in text and "parallel" not in text

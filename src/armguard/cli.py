@@ -95,7 +95,10 @@ def render_inspect_text(data: dict) -> str:
         loop = r["loop"]
         if loop is not None:
             count = "?" if loop["count"] is None else loop["count"]
-            batch = f", batchSize {loop['batchSize']}" if loop["batchSize"] is not None else ", parallel"
+            if loop["mode"] == "serial":
+                batch = f", batchSize {loop['batchSize'] if loop['batchSize'] is not None else '?'}"
+            else:
+                batch = ", parallel"
             flags.append(f"loop x{count}{batch}")
         head = f"  {r['line']:>5}  {r['kind']:<8} {r['symbol']}  {r['type']}"
         if flags:

@@ -49,16 +49,21 @@ class SourceFile:
     @classmethod
     def read(cls, path: str | Path) -> SourceFile:
         """Read a UTF-8 text file (BOM allowed), rejecting binary or undecodable input clearly."""
+        return cls.from_bytes(str(path), cls.read_bytes(path))
+
+    @staticmethod
+    def read_bytes(path: str | Path) -> bytes:
         p = Path(path)
         try:
-            data = p.read_bytes()
+            if p.exists() and not p.is_file() and not p.is_dir():
+                raise ArmguardError("not a regular file", path=str(path))
+            return p.read_bytes()
         except IsADirectoryError:
             raise ArmguardError("is a directory, not a file", path=str(path)) from None
         except FileNotFoundError:
             raise ArmguardError("file not found", path=str(path)) from None
         except OSError as e:
             raise ArmguardError(f"cannot read file: {e.strerror}", path=str(path)) from None
-        return cls.from_bytes(str(path), data)
 
     @classmethod
     def from_bytes(cls, path: str, data: bytes) -> SourceFile:

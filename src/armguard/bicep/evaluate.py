@@ -99,7 +99,7 @@ class Evaluator:
             if isinstance(p, str):
                 out.append(p)
             else:
-                v = self._eval(p, env)
+                v = self._operand(p, env)
                 values.append(v)
                 if is_known(v):
                     out.append(to_text(v))
@@ -155,8 +155,17 @@ class Evaluator:
                 out.append(self._eval(item, env))
         return out
 
+    def _operand(self, e: s.Node, env: dict[str, Any]) -> Any:
+        """A value for operators: resource references and lambdas are opaque (Unknown)."""
+        v = self._eval(e, env)
+        if isinstance(v, ResourceValue):
+            return Unknown(self.text(e), {f"resource:{v.symbol}"})
+        if callable(v):
+            return Unknown(self.text(e), {"lambda"})
+        return v
+
     def _unary(self, e: s.Unary, env: dict[str, Any]) -> Any:
-        v = self._eval(e.operand, env)
+        v = self._operand(e.operand, env)
         if not is_known(v):
             return merge_unknown(self.text(e), v)
         if e.op == "!":
@@ -169,14 +178,14 @@ class Evaluator:
 
     def _binary(self, e: s.Binary, env: dict[str, Any]) -> Any:
         op = e.op
-        left = self._eval(e.left, env)
+        left = self._operand(e.left, env)
         if op == "&&" and left is False:
             return False
         if op == "||" and left is True:
             return True
         if op == "??" and is_known(left) and left is not None:
             return left
-        right = self._eval(e.right, env)
+        right = self._operand(e.right, env)
         if op == "??":
             if left is None:
                 return right
@@ -186,7 +195,7 @@ class Evaluator:
         return _apply_binary(op, left, right)
 
     def _ternary(self, e: s.Ternary, env: dict[str, Any]) -> Any:
-        cond = self._eval(e.condition, env)
+        cond = self._operand(e.condition, env)
         if cond is True:
             return self._eval(e.if_true, env)
         if cond is False:

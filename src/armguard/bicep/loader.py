@@ -7,6 +7,7 @@ This is the I/O edge of the Bicep front end: it reads files (templates, modules,
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -33,21 +34,31 @@ def load_graph(path: str | Path, params: str | Path | dict[str, Any] | None = No
     Raises ArmguardError for files that cannot be read at all; syntax errors become `graph.errors`.
     """
     p = Path(path)
-    if p.suffix == ".bicepparam":
+    if _is_bicepparam(p):
         values, template = load_params(p)
         if template is None:
             raise ArmguardError("the parameters file has no `using '<template>'` statement to inspect",
                                 path=str(path))
         if params is not None:
             values.update(_param_values(params))
+        if template.suffix.lower() == ".json":
+            return _load_arm_module(template, values)
         return _Loader().graph(template, values, ())
     values = _param_values(params) if params is not None else None
     return _Loader().graph(p, values, ())
 
 
-def load_params(path: str | Path) -> tuple[dict[str, Any], Path | None]:
+def _is_bicepparam(p: Path) -> bool:
+    return p.suffix.lower() == ".bicepparam"
+
+
+def load_params(path: str | Path, _stack: tuple[Path, ...] = ()) -> tuple[dict[str, Any], Path | None]:
     """Values of a .bicepparam file (following `extends`) and the template it is `using`."""
     p = Path(path)
+    key = _absolute(p)
+    if key in _stack:
+        cycle = " -> ".join(x.name for x in (*_stack[_stack.index(key):], key))
+        raise ArmguardError(f"extends cycle: {cycle}", path=str(path))
     source = SourceFile.read(p)
     program = parse_source(source)
     if program.diagnostics:
@@ -57,12 +68,17 @@ def load_params(path: str | Path) -> tuple[dict[str, Any], Path | None]:
     values: dict[str, Any] = {}
     for st in program.statements:
         if isinstance(st, s.ExtendsDecl) and st.path.value:
-            base, _ = load_params(p.parent / st.path.value)
+            base, _ = load_params(p.parent / st.path.value, (*_stack, key))
             values.update(base)
     for st in program.statements:
         if isinstance(st, s.ParamDecl) and st.default is not None:
             values[st.name] = _plain(model.evaluator.eval(st.default, {}))
-    template = p.parent / model.using if model.using else None
+    template = None
+    if model.using:
+        if model.using.startswith(("br:", "br/", "ts:", "ts/")):
+            raise ArmguardError(f"the template '{model.using}' is in a registry and cannot be read offline",
+                                path=str(path))
+        template = p.parent / model.using
     return values, template
 
 
@@ -70,7 +86,7 @@ def _param_values(params: str | Path | dict[str, Any]) -> dict[str, Any]:
     if isinstance(params, dict):
         return dict(params)
     p = Path(params)
-    if p.suffix == ".bicepparam":
+    if _is_bicepparam(p):
         return load_params(p)[0]
     source = SourceFile.read(p)
     try:
@@ -88,21 +104,18 @@ def _param_values(params: str | Path | dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-_PARSED: dict[tuple[Path, int, int], tuple[SourceFile, s.Program]] = {}
+_PARSED: dict[tuple[Path, bytes], tuple[SourceFile, s.Program]] = {}
 _PARSED_LIMIT = 2048
 
 
 def _parse_cached(path: Path) -> tuple[SourceFile, s.Program]:
-    """Parse a file once per process while it is unchanged: modules are shared by many templates."""
-    try:
-        st = path.stat()
-    except OSError:
-        source = SourceFile.read(path)  # raises the one-line error
-        return source, parse_source(source)
-    key = (_absolute(path), st.st_mtime_ns, st.st_size)
+    """Parse a file once per process while its content is unchanged: modules are shared by many
+    templates. Keyed on a digest of the bytes, so a rewrite is never served stale."""
+    data = SourceFile.read_bytes(path)
+    key = (_absolute(path), hashlib.blake2b(data, digest_size=16).digest())
     found = _PARSED.get(key)
     if found is None:
-        source = SourceFile.read(path)
+        source = SourceFile.from_bytes(str(path), data)
         found = (source, parse_source(source))
         if len(_PARSED) >= _PARSED_LIMIT:
             _PARSED.clear()
@@ -133,9 +146,7 @@ class _Loader:
         loop = None
         if decl.loop is not None:
             loop, env = self.loop(model, decl)
-        condition = None
-        if decl.condition is not None:
-            condition = _plain(ev.eval(decl.condition, env))
+        condition = self.condition(model, decl, env)
         body = decl.body
         name = _plain(ev.eval(body.get("name"), env)) if body is not None and body.get("name") is not None else None
         parent = decl.nesting_parent
@@ -160,16 +171,17 @@ class _Loader:
         )
         if body is not None:
             node.properties = _plain(ev.eval(_without(body, ("name", "parent", "scope", "dependsOn")), env))
-        if loop is not None and loop.items is not None and isinstance(loop.items, list) \
-                and len(loop.items) <= _MAX_INSTANCES and body is not None and body.get("name") is not None:
+        iterations = self.iterations(model, decl) if loop is not None else None
+        if iterations is not None and len(iterations) <= _MAX_INSTANCES and body is not None \
+                and body.get("name") is not None:
             node.instance_names = [
-                _plain(ev.eval(body.get("name"), self.loop_env(decl, item, i))) for i, item in enumerate(loop.items)
+                _plain(ev.eval(body.get("name"), self.loop_env(decl, item, i))) for i, item in iterations
             ]
         if decl.kind == "resource":
             node.name_segments = self.segments(model, decl, env, 0)
-            if loop is not None and isinstance(loop.items, list) and len(loop.items) <= _MAX_INSTANCES:
+            if iterations is not None and len(iterations) <= _MAX_INSTANCES:
                 node.instance_segments = [
-                    self.segments(model, decl, self.loop_env(decl, item, i), 0) for i, item in enumerate(loop.items)
+                    self.segments(model, decl, self.loop_env(decl, item, i), 0) for i, item in iterations
                 ]
         if decl.kind == "module":
             self.attach_module(model, decl, node, graph, path, stack, env)
@@ -201,6 +213,24 @@ class _Loader:
                 penv = {n: marker for n in (pdecl.loop.item, pdecl.loop.index) if n}
         return [*self.segments(model, pdecl, penv, depth + 1), *own]
 
+    def condition(self, model: SemanticModel, decl: Declaration, env: dict[str, Any]) -> Any:
+        """The declaration's condition ANDed with those of the resources it is nested in, as the
+        compiler does; None when none of them has one."""
+        values = []
+        d: Declaration | None = decl
+        while d is not None:
+            if d.condition is not None:
+                values.append(_plain(model.evaluator.eval(d.condition, env if d is decl else {})))
+            d = model.declarations.get(d.nesting_parent) if d.nesting_parent else None
+        if not values:
+            return None
+        if any(v is False for v in values):
+            return False
+        unknown = [v for v in values if v is not True]
+        if not unknown:
+            return True
+        return unknown[0] if len(unknown) == 1 else merge_unknown("condition", *unknown)
+
     def loop(self, model: SemanticModel, decl: Declaration) -> tuple[Loop, dict[str, Any]]:
         ev = model.evaluator
         f = decl.loop
@@ -218,14 +248,7 @@ class _Loader:
             b = ev.eval(bdec.call.args[0], {})
             batch = b if isinstance(b, int) and not isinstance(b, bool) else None
         if f.condition is not None and isinstance(items, list):
-            kept = []
-            for i, item in enumerate(items):
-                c = ev.eval(f.condition, self.loop_env(decl, item, i))
-                if c is True:
-                    kept.append(item)
-                elif c is not False:
-                    kept = None
-                    break
+            kept = self.iterations(model, decl)
             if kept is not None:
                 count = len(kept)
         loop = Loop(name=decl.symbol, count=count, mode="serial" if bdec is not None else "parallel",
@@ -238,6 +261,25 @@ class _Loader:
         if f.index:
             env[f.index] = Unknown(f.index, {f"loop:{decl.symbol}"})
         return loop, env
+
+    def iterations(self, model: SemanticModel, decl: Declaration) -> list[tuple[int, Any]] | None:
+        """The (index, item) pairs a loop deploys, after its filter; None when not known offline."""
+        f = decl.loop
+        if f is None:
+            return None
+        items = model.evaluator.eval(f.iterable, {})
+        if not isinstance(items, list):
+            return None
+        if f.condition is None:
+            return list(enumerate(items))
+        kept = []
+        for i, item in enumerate(items):
+            c = model.evaluator.eval(f.condition, self.loop_env(decl, item, i))
+            if c is True:
+                kept.append((i, item))
+            elif c is not False:
+                return None
+        return kept
 
     @staticmethod
     def loop_env(decl: Declaration, item: Any, index: int) -> dict[str, Any]:
@@ -288,6 +330,7 @@ class _Loader:
                 node.module = _load_arm_module(module_path, values)
             else:
                 node.module = self.graph(module_path, _plain(values), chain)
+            graph.errors.extend(e for e in node.module.errors if e not in graph.errors)
         except ArmguardError as e:
             node.unresolved = str(e)
             graph.errors.append(Diagnostic(str(path), line, col, f"module '{ref}': {e.message}"))
@@ -300,7 +343,7 @@ def _name_segments(model: SemanticModel, expr: s.Node, env: dict[str, Any]) -> l
         segments: list[Any] = []
         current: list[Any] = []
         for part in expr.parts:
-            pieces = part.split("/") if isinstance(part, str) else [ev.eval(part, env)]
+            pieces = part.split("/") if isinstance(part, str) else [_plain(ev.eval(part, env))]
             for i, piece in enumerate(pieces):
                 if i > 0:
                     segments.append(_join(current, model, expr))
@@ -361,11 +404,17 @@ def _plain(value: Any) -> Any:
     return Unknown(repr(value), {"unsupported"})
 
 
+_MAX_LOADED_FILE = 4 * 1024 * 1024  # Resource Manager's template size limit
+
+
 def _load_file_function(model: SemanticModel, name: str, args: list[Any], text: str) -> Any:
-    if not args or not isinstance(args[0], str):
+    """load*Content as the compiler does: relative paths to regular files only (BCP051)."""
+    if not args or not isinstance(args[0], str) or os.path.isabs(args[0]) or args[0].startswith(("/", "\\")):
         return Unknown(text, {"file"})
     target = Path(model.path).parent / args[0]
     try:
+        if not target.is_file() or target.stat().st_size > _MAX_LOADED_FILE:
+            return Unknown(text, {"file"})
         if name == "loadfileasbase64":
             return base64.b64encode(target.read_bytes()).decode("ascii")
         content = target.read_text("utf-8-sig")

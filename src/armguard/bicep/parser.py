@@ -280,14 +280,14 @@ class _Parser:
                 depth += 1
             elif k in (")", "]", "}", "strtail"):
                 depth -= 1
-            elif k == "nl" and i >= error_i:
+            elif k == "nl":
+                if depth <= 0 and i >= error_i:
+                    break
+                # A statement keyword in the first column starts the next statement even when the
+                # broken one left brackets or an interpolation open.
                 nxt = toks[i + 1]
-                if depth <= 0:
-                    break
-                if nxt.kind == "id" and nxt.value in _STATEMENT_KEYWORDS and (
-                        nxt.start == 0 or self.lexed_line_start(nxt.start)):
-                    break
-                if nxt.kind == "@" and self.lexed_line_start(nxt.start):
+                if ((nxt.kind == "id" and nxt.value in _STATEMENT_KEYWORDS) or nxt.kind == "@") \
+                        and self.lexed_line_start(nxt.start):
                     break
             i += 1
         self.i = i

@@ -76,10 +76,13 @@ def _fields(cls: type) -> tuple[str, ...]:
 
 
 def split_type(type_string: str) -> tuple[str, str | None]:
-    if "@" in type_string:
-        t, v = type_string.split("@", 1)
-        return t, v
-    return type_string, None
+    """'Microsoft.X/y@2024-01-01' -> ('Microsoft.X/y', '2024-01-01'); an extension alias prefix
+    ('az:Microsoft.X/y@v') is not part of the type."""
+    t, _, v = type_string.partition("@")
+    head, sep, rest = t.partition(":")
+    if sep and "/" not in head:
+        t = rest
+    return t, (v or None)
 
 
 class SemanticModel:
@@ -428,7 +431,8 @@ class _Core:
                     if target != decl.symbol:
                         existing = self.declarations[target].existing
                         needed = not existing or not (access in _COMPILE_TIME_MEMBERS
-                                                      or (access or "").startswith("list"))
+                                                      or (access or "").startswith("list")
+                                                      or access == "getsecret")
                         refs.append(Reference(target, origin, needed))
                     stack.extend(inner)
                     continue
