@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -119,6 +120,8 @@ def render_inspect_text(data: dict) -> str:
 
 
 def main() -> None:
+    # A short-lived process that builds large acyclic trees: collect cycles rarely.
+    gc.set_threshold(100_000, 50, 50)
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

@@ -75,10 +75,14 @@ class Node:
     parent: str | None = None
     scope: Any = None
     dependencies: list[Dependency] = field(default_factory=list)
-    properties: Any = None
+    _properties: Any = None
+    properties_loader: Any = None  # evaluates `properties` on first use
     deployment: str | None = None
     module_ref: str | None = None
-    module: DeploymentGraph | None = None
+    _module: DeploymentGraph | None = None
+    # Loads `module` on first use: a module's graph costs an evaluation most consumers never need.
+    module_loader: Any = None
+    # For a module: resource types it declares, known without evaluating it (registry modules: only these).
     module_types: list[str] = field(default_factory=list)
     unresolved: str | None = None
     instance_names: list[Any] | None = None
@@ -87,6 +91,32 @@ class Node:
     # depend on "loop:<symbol>". `instance_segments` has them per loop iteration when known.
     name_segments: list[Any] | None = None
     instance_segments: list[list[Any]] | None = None
+
+    @property
+    def properties(self) -> Any:
+        """The evaluated body (Unknowns kept), without name, parent, scope and dependsOn."""
+        if self.properties_loader is not None:
+            loader, self.properties_loader = self.properties_loader, None
+            self._properties = loader()
+        return self._properties
+
+    @properties.setter
+    def properties(self, value: Any) -> None:
+        self.properties_loader = None
+        self._properties = value
+
+    @property
+    def module(self) -> DeploymentGraph | None:
+        """For a module: the graph of what it deploys (None when it cannot be resolved)."""
+        if self.module_loader is not None:
+            loader, self.module_loader = self.module_loader, None
+            self._module = loader()
+        return self._module
+
+    @module.setter
+    def module(self, graph: DeploymentGraph | None) -> None:
+        self.module_loader = None
+        self._module = graph
 
     @property
     def conditional(self) -> bool:

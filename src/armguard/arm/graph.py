@@ -222,7 +222,7 @@ class _Builder(DeploymentModules):
             condition=condition,
             loop=loop,
             scope=self._scope(decl, item_ctx, lenient),
-            properties=self._properties(decl, item_ctx, lenient),
+            _properties=self._properties(decl, item_ctx, lenient),
             deployment=self.deployment,
         )
         if loop is not None and loop.count is not None:

@@ -54,11 +54,15 @@ class LexResult:
     errors: list[tuple[int, str]]
 
 
+# Leading blanks are part of each match (one regex call per token, not two); `start(kind)` is the
+# token's own start. A plain string (no escape, no interpolation) is one match.
 _TOKEN = re.compile(
     r"""
-    (?P<ws>[ \t\f\v\u00a0\ufeff]+)
-  | (?P<nl>\r\n|\n|\r)
+    [ \t\f\v\u00a0\ufeff]*
+    (?:
+    (?P<nl>\r\n|\n|\r)
   | (?P<id>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<plain>'(?!'')[^'\\$\r\n]*(?:\$(?!\{)[^'\\$\r\n]*)*')
   | (?P<comment>//[^\r\n]*)
   | (?P<mcomment>/\*)
   | (?P<int>[0-9]+)
@@ -66,10 +70,13 @@ _TOKEN = re.compile(
   | (?P<str>')
   | (?P<op>\.\.\.|\?\?|\.\?|::|==|!=|=~|!~|<=|>=|&&|\|\||=>|[{}\[\]().,:?=<>!+\-*/%@|^])
   | (?P<directive>\#[^\r\n]*)
+  | (?P<end>\Z)
+    )
     """,
     re.VERBOSE,
 )
 
+_BLANKS = " \t\f\v\u00a0\ufeff"
 _STRING_CHUNK = re.compile(r"[^'\\$\r\n]+")
 _ESCAPES = {"\\": "\\", "'": "'", "n": "\n", "r": "\r", "t": "\t", "$": "$"}
 _UNICODE_ESCAPE = re.compile(r"u\{([0-9A-Fa-f]{1,6})\}")
@@ -91,6 +98,8 @@ def tokenize(text: str) -> LexResult:
     while pos < n:
         m = match(text, pos)
         if m is None:
+            while text[pos] in _BLANKS:
+                pos += 1
             ch = text[pos]
             errors.append((pos, f"unexpected character {ch!r}"))
             append(Token("error", pos, pos + 1, ch))
@@ -98,15 +107,19 @@ def tokenize(text: str) -> LexResult:
             continue
         kind = m.lastgroup
         end = m.end()
-        if kind == "ws":
+        if kind == "id":
+            append(Token("id", m.start(kind), end, m.group(kind)))
             pos = end
             continue
-        if kind == "id":
-            append(Token("id", pos, end, m.group()))
+        if kind == "end":
+            break
+        pos = m.start(kind)
+        if kind == "plain":
+            append(Token("str", pos, end, text[pos + 1:end - 1]))
         elif kind == "nl":
             append(Token("nl", pos, end))
         elif kind == "op":
-            op = m.group()
+            op = m.group(kind)
             if interp:
                 top = interp[-1]
                 if op == "{":
@@ -126,9 +139,9 @@ def tokenize(text: str) -> LexResult:
             pos = _scan_string(text, end, pos, tokens, errors, interp, continuing=False)
             continue
         elif kind == "int":
-            append(Token("int", pos, end, int(m.group())))
+            append(Token("int", pos, end, int(m.group(kind))))
         elif kind == "comment":
-            comments.append(Comment(pos, end, m.group()))
+            comments.append(Comment(pos, end, m.group(kind)))
         elif kind == "mcomment":
             close = text.find("*/", end)
             if close == -1:
@@ -144,7 +157,7 @@ def tokenize(text: str) -> LexResult:
             pos = _scan_multiline_string(text, end, pos, tokens, errors, interp, dollars, continuing=False)
             continue
         elif kind == "directive":
-            words = m.group()[1:].split()
+            words = m.group(kind)[1:].split()
             directives.append(Directive(pos, end, words[0] if words else "", words[1:]))
         pos = end
     if interp:

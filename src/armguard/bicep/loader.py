@@ -19,7 +19,7 @@ from armguard.bicep.modules import resolve_module
 from armguard.bicep.parser import parse_source
 from armguard.bicep.semantic import Declaration, SemanticModel
 from armguard.errors import ArmguardError
-from armguard.model import Dependency, DeploymentGraph, Diagnostic, Loop, Node
+from armguard.model import DEPLOYMENTS_TYPE, Dependency, DeploymentGraph, Diagnostic, Loop, Node
 from armguard.source import SourceFile
 from armguard.values import Unknown, is_known, merge_unknown, unknown_deps
 
@@ -27,11 +27,14 @@ _MAX_INSTANCES = 800  # Resource Manager's limit on resources in one template, c
 _MAX_MODULE_DEPTH = 32
 
 
-def load_graph(path: str | Path, params: str | Path | dict[str, Any] | None = None) -> DeploymentGraph:
+def load_graph(path: str | Path, params: str | Path | dict[str, Any] | None = None, *,
+               lazy_modules: bool = False) -> DeploymentGraph:
     """The deployment graph of a .bicep file (or of the template a .bicepparam file uses).
 
     `params` is a .bicepparam or ARM parameters JSON file, or a dict of parameter values.
     Raises ArmguardError for files that cannot be read at all; syntax errors become `graph.errors`.
+    With `lazy_modules` a module's graph is built when first used, and problems inside it join
+    `graph.errors` only then.
     """
     p = Path(path)
     if _is_bicepparam(p):
@@ -43,9 +46,9 @@ def load_graph(path: str | Path, params: str | Path | dict[str, Any] | None = No
             values.update(_param_values(params))
         if template.suffix.lower() == ".json":
             return _load_arm_module(template, values)
-        return _Loader().graph(template, values, ())
+        return _Loader(lazy_modules).graph(template, values, ())
     values = _param_values(params) if params is not None else None
-    return _Loader().graph(p, values, ())
+    return _Loader(lazy_modules).graph(p, values, ())
 
 
 def _is_bicepparam(p: Path) -> bool:
@@ -124,6 +127,9 @@ def _parse_cached(path: Path) -> tuple[SourceFile, s.Program]:
 
 
 class _Loader:
+    def __init__(self, lazy: bool = False):
+        self.lazy = lazy
+
     def parse(self, path: Path) -> tuple[SourceFile, s.Program]:
         return _parse_cached(path)
 
@@ -170,7 +176,7 @@ class _Loader:
             dependencies=deps,
         )
         if body is not None:
-            node.properties = _plain(ev.eval(_without(body, ("name", "parent", "scope", "dependsOn")), env))
+            node.properties_loader = lambda: _plain(ev.eval(_without(body, ("name", "parent", "scope", "dependsOn")), env))
         iterations = self.iterations(model, decl) if loop is not None else None
         if iterations is not None and len(iterations) <= _MAX_INSTANCES and body is not None \
                 and body.get("name") is not None:
@@ -322,18 +328,59 @@ class _Loader:
         if len(chain) > _MAX_MODULE_DEPTH:
             node.unresolved = "modules nested too deeply"
             return
+        if module_path.suffix.lower() != ".json":
+            node.module_types = sorted(self.static_types(module_path, chain))
         params_expr = decl.body.get("params") if decl.body is not None else None
-        values = model.evaluator.eval(params_expr, env) if params_expr is not None else {}
-        values = values if isinstance(values, dict) else {}
+
+        def load() -> DeploymentGraph | None:
+            values = model.evaluator.eval(params_expr, env) if params_expr is not None else {}
+            values = values if isinstance(values, dict) else {}
+            try:
+                if module_path.suffix.lower() == ".json":
+                    loaded = _load_arm_module(module_path, values)
+                else:
+                    loaded = self.graph(module_path, _plain(values), chain)
+            except ArmguardError as e:
+                node.unresolved = str(e)
+                graph.errors.append(Diagnostic(str(path), line, col, f"module '{ref}': {e.message}"))
+                return None
+            graph.errors.extend(e for e in loaded.errors if e not in graph.errors)
+            return loaded
+
+        node.module_loader = load
+        if not self.lazy:
+            _ = node.module
+
+    def static_types(self, path: Path, stack: tuple[Path, ...]) -> set[str]:
+        """Resource types a Bicep file declares (not existing), through its local and registry modules,
+        read from the syntax alone."""
+        key = _absolute(path)
+        if key in stack or len(stack) > _MAX_MODULE_DEPTH:
+            return set()
         try:
-            if module_path.suffix.lower() == ".json":
-                node.module = _load_arm_module(module_path, values)
+            source, program = self.parse(path)
+        except ArmguardError:
+            return set()
+        cached = program.analysis.get("static_types")
+        if cached is not None:
+            return cached
+        model = SemanticModel(program, source)
+        types: set[str] = set()
+        for d in model.declarations.values():
+            if d.kind == "resource":
+                if not d.existing and d.type.lower() != DEPLOYMENTS_TYPE.lower():
+                    types.add(d.type)
+                continue
+            ref = d.decl.path.value  # type: ignore[union-attr]
+            if ref is None:
+                continue
+            target = resolve_module(ref, path)
+            if target.kind == "local" and target.path is not None and target.path.suffix.lower() == ".bicep":
+                types |= self.static_types(target.path, (*stack, key))
             else:
-                node.module = self.graph(module_path, _plain(values), chain)
-            graph.errors.extend(e for e in node.module.errors if e not in graph.errors)
-        except ArmguardError as e:
-            node.unresolved = str(e)
-            graph.errors.append(Diagnostic(str(path), line, col, f"module '{ref}': {e.message}"))
+                types.update(target.types)
+        program.analysis["static_types"] = types
+        return types
 
 
 def _name_segments(model: SemanticModel, expr: s.Node, env: dict[str, Any]) -> list[Any]:

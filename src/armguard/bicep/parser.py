@@ -8,6 +8,8 @@ diagnostic, and parsing resumes at the next statement.
 
 from __future__ import annotations
 
+import gc
+
 from armguard.bicep.lexer import Token, tokenize
 from armguard.bicep.syntax import (
     ArrayExpr,
@@ -1052,8 +1054,16 @@ def parse_text(text: str, path: str = "<string>") -> Program:
 
 def parse_source(source: SourceFile) -> Program:
     """Parse a Bicep or Bicep parameters file. Never raises for bad input: errors become diagnostics."""
-    parser = _Parser(source.text)
-    statements, errors = parser.program()
+    # A syntax tree has no reference cycles, but building one allocates enough objects to trigger
+    # the cyclic collector over and over, which costs about 40 % of the parse time.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        parser = _Parser(source.text)
+        statements, errors = parser.program()
+    finally:
+        if was_enabled:
+            gc.enable()
     diagnostics = []
     for offset, message in parser.lexed.errors:
         line, col = source.position(offset)

@@ -65,6 +65,8 @@ def _writes(ctx: LintContext, outer: Node, node: Node, depth: int) -> Iterator[W
     if node.existing or depth > 16 or node.condition is False:
         return
     if node.kind == "module":
+        if node.module_types and not any(ctx.entry(t).serial == "serial" for t in node.module_types):
+            return  # nothing it declares is serial: no need to evaluate the module
         if node.module is not None:
             for inner in node.module.nodes:
                 yield from _writes(ctx, outer, inner, depth + 1)

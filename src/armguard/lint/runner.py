@@ -192,7 +192,7 @@ def _load(path: str):  # type: ignore[no-untyped-def]
     if path.endswith((".bicep", ".bicepparam")):
         from armguard.bicep import load_graph
 
-        return load_graph(path)
+        return load_graph(path, lazy_modules=True)
     from armguard.arm import load_graph as load_arm
 
     return load_arm(path)
