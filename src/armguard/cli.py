@@ -68,7 +68,9 @@ def lint(paths: tuple[str, ...], fmt: str, fail_on: str, fix: bool, diff: bool, 
 
     results, files = lint_paths(list(paths), jobs=jobs)
     if fix or diff:
-        changed = apply_fixes(results, write=fix and not diff, echo=click.echo)
+        # Keep stdout a valid report for json/sarif: progress goes to stderr then.
+        echo = click.echo if fmt == "text" else (lambda m: click.echo(m, err=True))
+        changed = apply_fixes(results, write=fix and not diff, echo=echo)
         if fix and not diff and changed:
             results, files = lint_paths(list(paths), jobs=jobs)
     text = report(results, files, fmt)

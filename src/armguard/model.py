@@ -82,6 +82,9 @@ class Node:
     _module: DeploymentGraph | None = None
     # Loads `module` on first use: a module's graph costs an evaluation most consumers never need.
     module_loader: Any = None
+    # For a module loop with known items: one graph per iteration, loaded on first use.
+    instance_modules_loader: Any = None
+    _instance_modules: list[DeploymentGraph | None] | None = None
     # For a module: resource types it declares, known without evaluating it (registry modules: only these).
     module_types: list[str] = field(default_factory=list)
     unresolved: str | None = None
@@ -117,6 +120,14 @@ class Node:
     def module(self, graph: DeploymentGraph | None) -> None:
         self.module_loader = None
         self._module = graph
+
+    @property
+    def instance_modules(self) -> list[DeploymentGraph | None] | None:
+        """For a module loop whose iterations are known: the module's graph in each iteration."""
+        if self.instance_modules_loader is not None:
+            loader, self.instance_modules_loader = self.instance_modules_loader, None
+            self._instance_modules = loader()
+        return self._instance_modules
 
     @property
     def conditional(self) -> bool:

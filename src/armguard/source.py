@@ -29,11 +29,12 @@ class Span:
 class SourceFile:
     """The text of one file and a line table for turning offsets into positions."""
 
-    __slots__ = ("_ascii", "_line_starts", "path", "text")
+    __slots__ = ("_ascii", "_byte_starts", "_line_starts", "bom", "path", "text")
 
-    def __init__(self, path: str, text: str):
+    def __init__(self, path: str, text: str, bom: bool = False):
         self.path = path
         self.text = text
+        self.bom = bom  # the file starts with a UTF-8 byte order mark (not part of `text`)
         starts = [0]
         if "\r" in text:
             starts.extend(m.end() for m in _LINE_BREAK.finditer(text))
@@ -45,6 +46,7 @@ class SourceFile:
                 i = find("\n", i + 1)
         self._line_starts = starts
         self._ascii = text.isascii()
+        self._byte_starts: dict[int, int] = {}
 
     @classmethod
     def read(cls, path: str | Path) -> SourceFile:
@@ -71,11 +73,12 @@ class SourceFile:
             raise ArmguardError("binary file (contains NUL bytes), not a text template", path=path)
         try:
             text = data.decode("utf-8-sig")
+            bom = data.startswith(b"\xef\xbb\xbf")
         except UnicodeDecodeError as e:
             line = data[: e.start].count(b"\n") + 1
             raise ArmguardError(f"not valid UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start})",
                                 path=path, line=line) from None
-        return cls(path, text)
+        return cls(path, text, bom)
 
     @property
     def line_count(self) -> int:
@@ -87,9 +90,19 @@ class SourceFile:
         return idx + 1, offset - self._line_starts[idx] + 1
 
     def byte_offset(self, offset: int) -> int:
+        """The offset in the file's bytes (a byte order mark counted)."""
+        base = 3 if self.bom else 0
         if self._ascii:
-            return offset
-        return len(self.text[:offset].encode("utf-8"))
+            return base + offset
+        line_start = self._line_starts[bisect_right(self._line_starts, offset) - 1]
+        return base + self._line_byte_start(line_start) + len(self.text[line_start:offset].encode("utf-8"))
+
+    def _line_byte_start(self, line_start: int) -> int:
+        cache = self._byte_starts
+        found = cache.get(line_start)
+        if found is None:
+            found = cache[line_start] = len(self.text[:line_start].encode("utf-8"))
+        return found
 
     def span(self, start: int, end: int) -> Span:
         line, col = self.position(start)

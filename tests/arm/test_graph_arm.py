@@ -159,7 +159,8 @@ def test_symbolic_references_and_depends_on(symbolic):
 def test_symbolic_loops_and_user_functions():
     graph = load_graph(str(FIXTURES / "symbolic.json"), {"zone": {"name": "corp.local", "links": []}})
     links = graph.node("links")
-    assert links.loop == Loop(name="links", count=2, mode="serial", batch_size=1)
+    assert links.loop == Loop(name="links", count=2, mode="serial", batch_size=1, items=links.loop.items)
+    assert links.loop.items is not None and len(links.loop.items) == 2
     assert links.instance_names == ["corp.local/a-x", "corp.local/b-x"]
     assert graph.node("records").instance_names == ["corp.local/rec0", "corp.local/rec1"]
     assert graph.outputs["zoneId"].endswith("/providers/Microsoft.Network/privateDnsZones/corp.local")

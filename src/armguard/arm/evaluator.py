@@ -23,6 +23,7 @@ from armguard.arm.functions_base import (
     expect_bool,
     expect_str,
     is_int,
+    render_call,
     type_name,
 )
 from armguard.values import Unknown, is_known, merge_unknown
@@ -420,7 +421,9 @@ def _evaluate_call(expr: Call, ctx: EvalContext) -> Any:
     if special is not None:
         return special(expr, ctx)
     args = [evaluate_expr(a, ctx) for a in expr.args]
-    return call_function(expr.name, args, ctx, text=render(expr))
+    # Unknown results are named by the call with its arguments' values, so two iterations of a
+    # loop give different texts exactly when their known inputs differ.
+    return call_function(expr.name, args, ctx, text=render_call(expr.name, args))
 
 
 def _if(expr: Call, ctx: EvalContext) -> Any:

@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from armguard.arm.evaluator import EvalContext, evaluate
-from armguard.arm.expressions import parse_template_string
+from armguard.arm.evaluator import EvalContext, EvaluationError, evaluate, evaluate_expr
+from armguard.arm.expressions import Call, ExpressionError, parse_template_string
 from armguard.arm.graph_modules import DeploymentModules, deps_of, kind_of, text_of
 from armguard.arm.graph_refs import (
     ResourceIndex,
@@ -38,7 +38,7 @@ from armguard.arm.template import (
 )
 from armguard.errors import ArmguardError
 from armguard.model import Dependency, DeploymentGraph, Diagnostic, Loop, Node
-from armguard.values import Unknown
+from armguard.values import Unknown, is_known
 
 MAX_COPY_COUNT = 800  # Resource Manager's limit on copy loops (and on resources per template)
 MAX_DERIVED_SYMBOL = 40  # longer names derived from a name expression read worse than the type
@@ -86,6 +86,12 @@ def offline_context(given: Mapping[str, Any] | None) -> dict[str, Any]:
         group = dict(EvalContext().resource_group)
         group["location"] = Unknown("resourceGroup().location", {"runtime:resourceGroup().location"})
         out["resource_group"] = group
+    if "deployment" not in out:
+        # The deployment's name is chosen by whoever deploys: names derived from it are unique per
+        # parent deployment, which a placeholder would hide.
+        deployment = dict(EvalContext().deployment)
+        deployment["name"] = Unknown("deployment().name", {"runtime:deployment"})
+        out["deployment"] = deployment
     return out
 
 
@@ -264,7 +270,25 @@ class _Builder(DeploymentModules):
                 batch = None
             elif isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
                 raise self.t.error(f"copy batchSize must be a positive int, got {batch!r}", (*path, batch_key))
-        return Loop(name=name, count=count, mode="serial" if mode == "serial" else "parallel", batch_size=batch)
+        return Loop(name=name, count=count, mode="serial" if mode == "serial" else "parallel", batch_size=batch,
+                    items=self._loop_items(raw_count))
+
+    def _loop_items(self, raw_count: Any) -> list[Any] | None:
+        """The items a copy loop iterates when its count is `length(<known array>)`, as Bicep
+        compiles `for x in [...]`."""
+        if not isinstance(raw_count, str):
+            return None
+        try:
+            expr = parse_template_string(raw_count)
+        except ExpressionError:
+            return None
+        if not (isinstance(expr, Call) and expr.name.lower() == "length" and len(expr.args) == 1):
+            return None
+        try:
+            items = evaluate_expr(expr.args[0], self.ctx)
+        except (EvaluationError, ArmguardError):
+            return None
+        return items if isinstance(items, list) and is_known(items) else None
 
     def _condition(self, decl: ResourceDecl, ctx: EvalContext, lenient: bool) -> Any:
         key, raw = get_field(decl.data, "condition")

@@ -103,9 +103,12 @@ class Evaluator:
                 values.append(v)
                 if is_known(v):
                     out.append(to_text(v))
+                else:
+                    out.append("${" + (v.text if isinstance(v, Unknown) else self.text(p)) + "}")
         if all(is_known(v) for v in values):
             return "".join(out)
-        return merge_unknown(self.text(e), *values)
+        # The text keeps the known parts, so two iterations' names compare equal only when they are.
+        return merge_unknown("".join(out), *values)
 
     def _identifier(self, e: s.Identifier, env: dict[str, Any]) -> Any:
         name = e.name

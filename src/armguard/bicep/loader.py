@@ -25,6 +25,7 @@ from armguard.values import Unknown, is_known, merge_unknown, unknown_deps
 
 _MAX_INSTANCES = 800  # Resource Manager's limit on resources in one template, copies included
 _MAX_MODULE_DEPTH = 32
+_MAX_INSTANCE_MODULES = 32  # iterations of a module loop evaluated one by one for lint
 
 
 def load_graph(path: str | Path, params: str | Path | dict[str, Any] | None = None, *,
@@ -350,6 +351,25 @@ class _Loader:
         node.module_loader = load
         if not self.lazy:
             _ = node.module
+        iterations = self.iterations(model, decl) if decl.loop is not None else None
+        if iterations is not None and 1 < len(iterations) <= _MAX_INSTANCE_MODULES:
+
+            def load_instances() -> list[DeploymentGraph | None]:
+                graphs: list[DeploymentGraph | None] = []
+                for i, item in iterations:
+                    values = model.evaluator.eval(params_expr, self.loop_env(decl, item, i)) \
+                        if params_expr is not None else {}
+                    values = values if isinstance(values, dict) else {}
+                    try:
+                        if module_path.suffix.lower() == ".json":
+                            graphs.append(_load_arm_module(module_path, values))
+                        else:
+                            graphs.append(_Loader(lazy=True).graph(module_path, _plain(values), chain))
+                    except ArmguardError:
+                        graphs.append(None)
+                return graphs
+
+            node.instance_modules_loader = load_instances
 
     def static_types(self, path: Path, stack: tuple[Path, ...]) -> set[str]:
         """Resource types a Bicep file declares (not existing), through its local and registry modules,

@@ -36,7 +36,7 @@ def apply_fixes(results: list[FileResult], *, write: bool, echo: Callable[[str],
             continue
         changed += 1
         if write:
-            write_atomically(Path(r.path), result.fixed)
+            write_atomically(Path(r.path), result.fixed, bom=r.bom)
             echo(f"fixed {len(result.applied)} finding(s) in {r.path}")
         else:
             echo("".join(difflib.unified_diff(

@@ -75,7 +75,12 @@ def parse_config(path: Path, data: dict[str, Any]) -> Config:
         raise ArmguardError(f"unknown config section(s): {', '.join(sorted(unknown))} "
                             f"(expected rules, lint, catalog)", path=str(path))
     levels: dict[str, str] = {}
+    from armguard.lint.rules import all_rules
+
+    known = {r.id for r in all_rules()}
     for rule, level in (data.get("rules") or {}).items():
+        if rule.upper() not in known:
+            raise ArmguardError(f"rules.{rule}: unknown rule (known: {', '.join(sorted(known))})", path=str(path))
         if not isinstance(level, str) or level.lower() not in _LEVELS:
             raise ArmguardError(f"rules.{rule}: level must be one of {', '.join(_LEVELS)}, got {level!r}",
                                 path=str(path))

@@ -36,11 +36,11 @@ class DomainKey:
 def _show(value: Any) -> str:
     if isinstance(value, str):
         return value
-    text = getattr(value, "text", str(value))
+    text = " ".join(getattr(value, "text", str(value)).split())
     if len(text) >= 2 and text[0] == text[-1] == "'":
         return text[1:-1]
-    if text.startswith("${") and text.endswith("}") and text.count("${") == 1:
-        return text
+    if "${" in text:
+        return text  # already a template of known text and unknown holes
     return "${" + text + "}"
 
 

@@ -77,7 +77,10 @@ def bicep_add_depends_on(text: str, body: s.ObjectExpr, targets: list[str]) -> l
     props = body.properties
     if "\n" not in text[body.start:body.end] or not props:
         inner = ", ".join(targets)
-        return [TextEdit(body.end - 1, body.end - 1, f"{', ' if props else ''}dependsOn: [{inner}] ")]
+        if body.items:
+            at = body.items[-1].end
+            return [TextEdit(at, at, f", dependsOn: [{inner}]")]
+        return [TextEdit(body.end - 1, body.end - 1, f" dependsOn: [{inner}] ")]
     last = body.items[-1]
     indent = indentation(text, props[0].start)
     inner_indent = indent + _indent_unit(text, body, indent)

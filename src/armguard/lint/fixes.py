@@ -168,12 +168,12 @@ def _parse_problem(path: str, text: str, language: str) -> str | None:
     return None
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str, *, bom: bool = False) -> None:
     """Write through a temporary file and rename, so a crash never leaves a half-written file.
-    Line endings are written exactly as given."""
+    Line endings are written exactly as given; `bom` restores a byte order mark the file had."""
     tmp = path.with_name(f".{path.name}.armguard-tmp")
     try:
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
+        with tmp.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as fh:
             fh.write(text)
         os.replace(tmp, path)
     except OSError as e:

@@ -42,13 +42,16 @@ class FileResult:
     errors: list[FileError] = field(default_factory=list)
     language: str = "bicep"
     text: str | None = None
+    bom: bool = False
 
 
 # ------------------------------------------------------------------ discovery
 
-def discover(paths: list[str]) -> list[Path]:
-    """The Bicep and ARM JSON template files named by `paths` (directories walked)."""
+def discover(paths: list[str]) -> tuple[list[Path], list[FileError]]:
+    """The Bicep and ARM JSON template files named by `paths` (directories walked), and an error
+    for each path that does not exist."""
     found: list[Path] = []
+    missing: list[FileError] = []
     for raw in paths:
         p = Path(raw)
         if p.is_file():
@@ -56,34 +59,35 @@ def discover(paths: list[str]) -> list[Path]:
         elif p.is_dir():
             found.extend(_walk(p))
         else:
-            raise ArmguardError("no such file or directory", path=raw)
-    seen: set[Path] = set()
+            missing.append(FileError(raw, 1, 1, "no such file or directory"))
+    seen: set[str] = set()
     out = []
     for f in found:
-        key = f.resolve()
+        key = os.path.normcase(os.path.abspath(f))
         if key not in seen:
             seen.add(key)
             out.append(f)
-    return out
+    return out, missing
+
+
+_MAX_TEMPLATE_BYTES = 16 * 1024 * 1024
 
 
 def _walk(root: Path) -> list[Path]:
     out: list[Path] = []
-    config = find_config(root)
-    excludes = pathspec.PathSpec.from_lines("gitwildmatch", config.exclude) if config.exclude else None
-    exclude_root = config.root or root
-    specs = _enclosing_gitignores(root)
+    ignores = _enclosing_gitignores(root)
     for dirpath, dirnames, filenames in os.walk(root):
         d = Path(dirpath)
         own = _gitignore(d)
         if own is not None:
-            specs = [*specs, (d, own)]
+            ignores = [*[(b, sp) for b, sp in ignores if _within(d, b)], (d, own)]
+        excludes = _config_excludes(d)
         dirnames[:] = sorted(n for n in dirnames if n not in _SKIP_DIRS
-                             and not _ignored(d / n, specs, excludes, exclude_root, is_dir=True))
+                             and not _ignored(d / n, ignores, excludes, is_dir=True))
         bicep_stems = {Path(n).stem for n in filenames if n.endswith(".bicep")}
         for name in sorted(filenames):
             f = d / name
-            if _ignored(f, specs, excludes, exclude_root, is_dir=False):
+            if _ignored(f, ignores, excludes, is_dir=False):
                 continue
             if name.endswith(".bicep") or (
                     name.endswith(".json") and Path(name).stem not in bicep_stems and _is_template(f)):
@@ -91,18 +95,34 @@ def _walk(root: Path) -> list[Path]:
     return out
 
 
+def _within(path: Path, base: Path) -> bool:
+    return not os.path.relpath(os.path.abspath(path), os.path.abspath(base)).startswith("..")
+
+
+def _spec(lines: list[str]) -> pathspec.PathSpec:
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
 def _gitignore(directory: Path) -> pathspec.PathSpec | None:
     try:
         lines = (directory / ".gitignore").read_text("utf-8").splitlines()
     except OSError:
         return None
-    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    return _spec(lines)
+
+
+def _config_excludes(directory: Path) -> tuple[Path, pathspec.PathSpec] | None:
+    """The exclude patterns of the config governing `directory`, relative to that config's folder."""
+    config = find_config(directory)
+    if not config.exclude or config.root is None:
+        return None
+    return config.root, _spec(list(config.exclude))
 
 
 def _enclosing_gitignores(root: Path) -> list[tuple[Path, pathspec.PathSpec]]:
     """The .gitignore files of the directories above `root`, up to the enclosing repository's top."""
     specs: list[tuple[Path, pathspec.PathSpec]] = []
-    for d in reversed(root.resolve().parents):
+    for d in reversed(Path(os.path.abspath(root)).parents):
         if (d / ".git").exists():
             specs = []  # ignore files outside the repository do not apply inside it
         own = _gitignore(d)
@@ -111,34 +131,45 @@ def _enclosing_gitignores(root: Path) -> list[tuple[Path, pathspec.PathSpec]]:
     return specs
 
 
-def _ignored(path: Path, specs: list[tuple[Path, pathspec.PathSpec]], excludes: pathspec.PathSpec | None,
-             exclude_root: Path, *, is_dir: bool) -> bool:
+def _ignored(path: Path, ignores: list[tuple[Path, pathspec.PathSpec]],
+             excludes: tuple[Path, pathspec.PathSpec] | None, *, is_dir: bool) -> bool:
+    """git's rule: the deepest .gitignore with a matching pattern decides (so `!keep` re-includes)."""
     suffix = "/" if is_dir else ""
     full = os.path.abspath(path)
-    for base, spec in specs:
+    decision = False
+    for base, spec in ignores:
         rel = os.path.relpath(full, os.path.abspath(base))
         if rel.startswith(".."):
             continue
-        if spec.match_file(Path(rel).as_posix() + suffix):
-            return True
+        result = spec.check_file(Path(rel).as_posix() + suffix)
+        if result.include is not None:
+            decision = result.include
+    if decision:
+        return True
     if excludes is not None:
-        rel = os.path.relpath(full, os.path.abspath(exclude_root))
-        if excludes.match_file(Path(rel).as_posix() + suffix):
+        base, spec = excludes
+        rel = os.path.relpath(full, os.path.abspath(base))
+        if not rel.startswith("..") and spec.match_file(Path(rel).as_posix() + suffix):
             return True
     return False
 
 
 def _is_template(path: Path) -> bool:
-    """A deployment template: its top-level `$schema` names deploymentTemplate.json."""
+    """A deployment template: its top-level `$schema` names deploymentTemplate.json. A file that
+    says so but is not valid JSON counts too, so that lint reports it instead of skipping it."""
     try:
-        with path.open("rb") as fh:
-            head = fh.read(4096).decode("utf-8", "replace")
-        if not _TEMPLATE_SCHEMA.search(head):
+        if path.stat().st_size > _MAX_TEMPLATE_BYTES:
             return False
-        data = json.loads(path.read_text("utf-8-sig"))
-    except (OSError, ValueError):
+        data = path.read_bytes()
+    except OSError:
         return False
-    schema = data.get("$schema") if isinstance(data, dict) else None
+    if b"deploymentTemplate.json" not in data and b"deploymenttemplate.json" not in data.lower():
+        return False
+    try:
+        parsed = json.loads(data.decode("utf-8-sig"))
+    except (ValueError, UnicodeDecodeError):
+        return bool(_TEMPLATE_SCHEMA.search(data[:65536].decode("utf-8", "replace")))
+    schema = parsed.get("$schema") if isinstance(parsed, dict) else None
     return isinstance(schema, str) and "deploymenttemplate.json" in schema.lower()
 
 
@@ -161,6 +192,7 @@ def lint_file(path: str) -> FileResult:
         config = find_config(Path(path))
         source = SourceFile.read(path)
         result.text = source.text
+        result.bom = source.bom
         graph = _load(path)
         result.language = graph.language
         for e in graph.errors:
@@ -168,7 +200,11 @@ def lint_file(path: str) -> FileResult:
                 result.errors.append(FileError(e.path, e.line, e.column, e.message))
         if result.errors:
             return result
-        ctx = LintContext(graph, _catalog_for(config), source, config.levels)
+        try:
+            catalog = _catalog_for(config)
+        except ArmguardError as e:
+            raise ArmguardError(f"catalog in config: {e.message}", path=config.path) from None
+        ctx = LintContext(graph, catalog, source, config.levels)
         findings: list[Finding] = []
         for rule in all_rules():
             level = config.levels.get(rule.id, rule.level)
@@ -189,7 +225,9 @@ def lint_file(path: str) -> FileResult:
 
 
 def _load(path: str):  # type: ignore[no-untyped-def]
-    if path.endswith((".bicep", ".bicepparam")):
+    if not path.lower().endswith((".bicep", ".bicepparam", ".json")):
+        raise ArmguardError("unsupported file type (expected .bicep or an ARM .json template)", path=path)
+    if path.lower().endswith((".bicep", ".bicepparam")):
         from armguard.bicep import load_graph
 
         return load_graph(path, lazy_modules=True)
@@ -200,19 +238,22 @@ def _load(path: str):  # type: ignore[no-untyped-def]
 
 def lint_paths(paths: list[str], *, jobs: int | None = None) -> tuple[list[FileResult], int]:
     """Lint every template under `paths`. Returns the per-file results and the number of files."""
-    files = [str(p) for p in discover(paths)]
+    found, missing = discover(paths)
+    files = [str(p) for p in found]
     workers = jobs or os.cpu_count() or 1
     if len(files) >= _PARALLEL_THRESHOLD and workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(lint_file, files, chunksize=max(1, len(files) // (workers * 8))))
     else:
         results = [lint_file(f) for f in files]
+    results.extend(FileResult(e.path, errors=[e]) for e in missing)
     return results, len(files)
 
 
 # --------------------------------------------------------------- suppression
 
-_DISABLE_COMMENT = re.compile(r"//\s*armguard-disable-next-line\s+([A-Za-z0-9_, ]+)")
+# The rule ids are the leading run of ids; what follows is the reason.
+_DISABLE_COMMENT = re.compile(r"//\s*armguard-disable-next-line\s+([A-Za-z]+\d+(?:\s*,\s*[A-Za-z]+\d+|\s+[A-Za-z]+\d+)*)")
 
 
 def _unsuppressed(findings: list[Finding], graph, source: SourceFile) -> list[Finding]:  # type: ignore[no-untyped-def]

@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from armguard.lint.context import LintContext, Write, describe_iterations, serial_writes
-from armguard.lint.domains import domain_keys, normalize
+from armguard.lint.domains import DomainKey, domain_keys
 from armguard.lint.findings import Finding, Fix, Level
 from armguard.lint.fixes import batch_size_fix
-from armguard.model import Node
+from armguard.model import DeploymentGraph, Node
 
 
 @dataclass(frozen=True)
@@ -43,22 +43,57 @@ class SerialLoopRule:
             yield self.finding(ctx, node, shared)
 
     def shared_write(self, ctx: LintContext, node: Node) -> Write | None:
-        """A serial domain that two iterations of the loop both write, if any."""
+        """A serial domain that two iterations of the loop both write, if any.
+
+        Where each iteration's domain is known (literal items), iterations collide exactly when two
+        of them name the same domain. Otherwise the loop collides when the domain does not depend on
+        the loop variable.
+        """
         for w in serial_writes(ctx, node):
-            if node.kind == "resource" and node.instance_segments:
-                keys = []
-                for segs in node.instance_segments:
-                    found = [k for k in domain_keys(node, w.entry, segs) if k.kind == w.key.kind]
-                    keys.extend(found)
-                if len(keys) == len(node.instance_segments):
-                    identities = [tuple(normalize(v) for v in k.identity) for k in keys]
-                    if len(set(map(repr, identities))) < len(identities):
-                        return w
-                    if all(not k.depends_on_loop(node.symbol) for k in keys) and _all_known(identities):
-                        continue
+            verdict = self._per_iteration(ctx, node, w)
+            if verdict is False:
+                continue
+            if isinstance(verdict, DomainKey):
+                return Write(w.node, w.inner, w.entry, verdict)
             if not w.key.depends_on_loop(node.symbol):
                 return w
         return None
+
+    def _per_iteration(self, ctx: LintContext, node: Node, w: Write) -> DomainKey | bool | None:
+        """The colliding key, False when every iteration's domain is known and distinct, None when
+        the iterations' domains are not all known."""
+        keys = self._iteration_keys(ctx, node, w)
+        if keys is None:
+            return None
+        seen: dict[str, DomainKey] = {}
+        complete = True
+        for k in keys:
+            if k is None or not _known(k):
+                complete = False
+                continue
+            text = repr(k.identity)
+            if text in seen:
+                return k
+            seen[text] = k
+        return False if complete else None
+
+    @staticmethod
+    def _iteration_keys(ctx: LintContext, node: Node, w: Write) -> list[DomainKey | None] | None:
+        if node.kind == "resource":
+            if w.key.kind not in ("parent", "ancestor") or not node.instance_segments:
+                return None  # property and scope domains are only known for the loop as a whole
+            return [next((k for k in domain_keys(node, w.entry, segs) if k.kind == w.key.kind), None)
+                    for segs in node.instance_segments]
+        graphs = node.instance_modules
+        if not graphs:
+            return None
+        keys: list[DomainKey | None] = []
+        for graph in graphs:
+            inner = _find(graph, w.inner.symbol) if graph is not None else None
+            if inner is None:
+                return None
+            keys.append(next((k for k in domain_keys(inner, w.entry) if k.kind == w.key.kind), None))
+        return keys
 
     def finding(self, ctx: LintContext, node: Node, w: Write) -> Finding:
         loop = node.loop
@@ -70,7 +105,7 @@ class SerialLoopRule:
         message = (
             f"loop '{node.symbol}' writes {count}{_short_type(w.inner.type)} {how}{via}, all into one "
             f"{_domain_word(w.key.kind)} {domain}; Resource Manager rejects concurrent writes there with "
-            f"AnotherOperationInProgress/Conflict. Add @batchSize(1)"
+            f"AnotherOperationInProgress/Conflict. {_remedy(ctx)}"
         )
         reason = w.entry.notes or None
         owner = (w.key.owner_type.rsplit("/", 1)[-1] or "lock domain") + f" '{w.key.name()}'"
@@ -81,8 +116,27 @@ class SerialLoopRule:
                            fix=fix)
 
 
-def _all_known(identities: list[tuple]) -> bool:
-    return all(isinstance(v, str) for ident in identities for v in ident)
+def _remedy(ctx: LintContext) -> str:
+    if ctx.language == "bicep":
+        return "Add @batchSize(1)"
+    return 'Set "copy": {"mode": "serial", "batchSize": 1}'
+
+
+def _known(key: DomainKey) -> bool:
+    return all(isinstance(v, str) for v in key.identity)
+
+
+def _find(graph: DeploymentGraph, symbol: str) -> Node | None:
+    """A node by symbol in a module graph or the modules nested in it."""
+    for n in graph.nodes:
+        if n.symbol == symbol:
+            return n
+    for n in graph.nodes:
+        if n.kind == "module" and n.module is not None:
+            found = _find(n.module, symbol)
+            if found is not None:
+                return found
+    return None
 
 
 def _domain_word(kind: str) -> str:

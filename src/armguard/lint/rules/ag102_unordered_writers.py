@@ -34,6 +34,7 @@ class UnorderedWritersRule:
                     continue
                 groups.setdefault(_key_text(w), []).append(w)
         order = _Ordering(ctx.graph)
+        plan = _Ordering(ctx.graph)  # the graph as the fixes leave it: targets chain onto earlier fixes
         for writes in groups.values():
             members: dict[str, Write] = {}
             for w in writes:
@@ -46,18 +47,20 @@ class UnorderedWritersRule:
                              and not mutually_exclusive(ctx, e.node, later.node)]
                 if not unordered:
                     continue
-                yield self.finding(ctx, later, ordered[i - 1].node, unordered, [w.node.symbol for w in ordered])
+                targets = plan.fewest_predecessors(later.node.symbol, [u.node.symbol for u in reversed(unordered)])
+                yield self.finding(ctx, later, targets, unordered, [w.node.symbol for w in ordered])
 
-    def finding(self, ctx: LintContext, w: Write, previous: Node, unordered: list[Write],
+    def finding(self, ctx: LintContext, w: Write, targets: list[str], unordered: list[Write],
                 members: list[str]) -> Finding:
         others = ", ".join(f"'{u.node.symbol}'" for u in unordered)
         domain = w.key.describe()
+        after = ", ".join(f"'{t}'" for t in targets)
         message = (
             f"'{w.node.symbol}' writes {domain} like {others}, and no dependency orders them: "
             f"Resource Manager will run them at once and reject all but one with "
-            f"AnotherOperationInProgress; make '{w.node.symbol}' depend on '{previous.symbol}'"
+            f"AnotherOperationInProgress; make '{w.node.symbol}' depend on {after}"
         )
-        fix = depends_on_fix(ctx, w.node, [previous.symbol])
+        fix = depends_on_fix(ctx, w.node, targets)
         return ctx.finding(self, w.node, message, domain=w.key, members=members, reason=w.entry.notes or None,
                            fix=fix)
 
@@ -77,7 +80,7 @@ def mutually_exclusive(ctx: LintContext, a: Node, b: Node) -> bool:
         if isinstance(x, s.Unary) and x.op == "!" and _same(text, _strip(x.operand), y):
             return True
     ea, eb = _equality(text, ca), _equality(text, cb)
-    return ea is not None and eb is not None and ea[0] == eb[0] and ea[1] != eb[1]
+    return ea is not None and eb is not None and _different(ea, eb)
 
 
 def _strip(e: s.Node) -> s.Node:
@@ -90,18 +93,25 @@ def _same(text: str, x: s.Node, y: s.Node) -> bool:
     return "".join(text[x.start:x.end].split()) == "".join(text[y.start:y.end].split())
 
 
-def _equality(text: str, e: s.Node) -> tuple[str, object] | None:
-    """(subject text, literal value) of `subject == literal` or `literal == subject`."""
+def _equality(text: str, e: s.Node) -> tuple[str, object, bool] | None:
+    """(subject text, literal value, case-insensitive) of `subject == literal` or `literal =~ subject`."""
     if not isinstance(e, s.Binary) or e.op not in ("==", "=~"):
         return None
     for subject, lit in ((e.left, e.right), (e.right, e.left)):
         lit = _strip(lit)
-        if isinstance(lit, (s.IntLiteral, s.BoolLiteral)):
-            return "".join(text[subject.start:subject.end].split()), lit.value
-        if isinstance(lit, s.StringLiteral) and lit.is_plain:
-            value = lit.value.lower() if e.op == "=~" and lit.value else lit.value
-            return "".join(text[subject.start:subject.end].split()), value
+        if isinstance(lit, (s.IntLiteral, s.BoolLiteral)) or (isinstance(lit, s.StringLiteral) and lit.is_plain):
+            return "".join(text[subject.start:subject.end].split()), lit.value, e.op == "=~"
     return None
+
+
+def _different(a: tuple[str, object, bool], b: tuple[str, object, bool]) -> bool:
+    """Whether one subject can never equal both literals."""
+    if a[0] != b[0]:
+        return False
+    va, vb = a[1], b[1]
+    if (a[2] or b[2]) and isinstance(va, str) and isinstance(vb, str):
+        return va.lower() != vb.lower()
+    return va != vb
 
 
 def _key_text(w: Write) -> str:
@@ -132,6 +142,18 @@ class _Ordering:
 
     def ordered(self, a: str, b: str) -> bool:
         return a in self.reach(b) or b in self.reach(a)
+
+    def fewest_predecessors(self, symbol: str, candidates: list[str]) -> list[str]:
+        """Predecessors to add so `symbol` comes after every candidate (nearest first), recording
+        the new edges so later declarations can chain onto them."""
+        chosen: list[str] = []
+        for c in candidates:
+            if any(c in self.reach(t) or c == t for t in chosen):
+                continue
+            chosen.append(c)
+        self.deps.setdefault(symbol, set()).update(chosen)
+        self._reach.clear()
+        return chosen
 
 
 RULE = UnorderedWritersRule()

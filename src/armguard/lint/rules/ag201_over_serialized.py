@@ -65,12 +65,14 @@ class OverSerializedRule:
             one = max(durations)  # type: ignore[type-var]
             cost = (f"; serial takes about {loop.count} x {_fmt(one)} = {_fmt(one * loop.count)} instead of "
                     f"{_fmt(one)}")
-        return f"loop '{node.symbol}' is serial (@batchSize(1)) but {why}{cost}"
+        serial = "@batchSize(1)" if ctx.language == "bicep" else '"mode": "serial", "batchSize": 1'
+        return f"loop '{node.symbol}' is serial ({serial}) but {why}{cost}"
 
 
 def _fmt(seconds: float) -> str:
     if seconds >= 120:
-        return f"{seconds / 60:.0f} min"
+        minutes = seconds / 60
+        return f"{minutes:.0f} min" if minutes == int(minutes) else f"{minutes:.1f} min"
     return f"{seconds:.0f} s"
 
 

@@ -42,8 +42,9 @@ class UndocumentedBatchRule:
         source = ctx.source
         assert source is not None
         first_line, _ = source.position(decl.start)
+        keyword_line, _ = source.position(decl.name_start)
         for c in ctx.bicep.program.comments:
-            if decl.start <= c.start < decl.name_start:
+            if decl.start <= c.start < decl.name_start or source.position(c.start)[0] == keyword_line:
                 return True
             end_line, _ = source.position(max(c.start, c.end - 1))
             if end_line == first_line - 1:

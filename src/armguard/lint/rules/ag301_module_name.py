@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -46,13 +47,16 @@ class ModuleNameRule:
 
     @staticmethod
     def unique_per_iteration(node: Node) -> bool:
-        name = node.name
-        if isinstance(name, Unknown) and f"loop:{node.symbol}" in name.deps:
-            return True
         names = node.instance_names
-        if names and all(isinstance(n, str) for n in names):
-            return len({n.lower() for n in names}) == len(names)
-        return False
+        if names:
+            comparable = [_comparable(n) for n in names]
+            known = [c for c in comparable if c is not None]
+            if len(set(known)) < len(known):
+                return False
+            if len(known) == len(names):
+                return True
+        name = node.name
+        return isinstance(name, Unknown) and f"loop:{node.symbol}" in name.deps
 
     def fix(self, ctx: LintContext, node: Node, per_iteration: bool, per_parent: bool) -> Fix | None:
         model = ctx.bicep
@@ -69,12 +73,13 @@ class ModuleNameRule:
         edits: list[TextEdit] = []
         index = loop.index
         if not per_iteration and index is None:
-            index = "i" if model.symbol_kind("i") is None else "index"
             item = loop.item or "item"
-            header_start = text.find(item, loop.start, loop.iterable.start)
-            if header_start == -1:
+            index = next(n for n in ("i", "index", "idx", "iteration", "n")
+                         if n != item and model.symbol_kind(n) is None)
+            m = re.compile(r"\bfor\s+(" + re.escape(item) + r")\b").search(text, loop.start, loop.iterable.start)
+            if m is None:
                 return None
-            edits.append(TextEdit(header_start, header_start + len(item), f"({item}, {index})"))
+            edits.append(TextEdit(m.start(1), m.end(1), f"({item}, {index})"))
         old = _interpolation_body(text, name_expr)
         pieces = []
         if not per_parent:
@@ -84,6 +89,16 @@ class ModuleNameRule:
             pieces.append(f"${{{index}}}")
         edits.append(TextEdit(name_expr.start, name_expr.end, "'" + "-".join(pieces) + "'"))
         return Fix("make the deployment name unique per iteration and per parent deployment", edits)
+
+
+def _comparable(name: object) -> object:
+    """A key under which two iterations' names are equal exactly when they are the same name;
+    None when that cannot be told offline."""
+    if isinstance(name, str):
+        return name.lower()
+    if isinstance(name, Unknown) and not any(d.startswith(("loop:", "error", "unsupported")) for d in name.deps):
+        return (name.text.lower(), name.deps)
+    return None
 
 
 def _interpolation_body(text: str, expr: s.Node) -> str:

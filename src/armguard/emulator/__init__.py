@@ -1,0 +1,1 @@
+"""The local Azure Resource Manager emulator."""

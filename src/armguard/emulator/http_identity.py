@@ -1,0 +1,89 @@
+"""Who is calling: bearer-token checks and caller identity for the activity log.
+
+The emulator verifies no signatures. With no required token it accepts any bearer token (or none);
+with `--token T` only `Authorization: Bearer T` passes. The caller recorded for a write is, in
+order: a claim of the bearer token when it is a JWT (`upn`, `unique_name`, `appid`, `oid`, as the
+activity log's `caller` field shows a user's UPN or a service principal's application id), else the
+`x-ms-caller` request header (an emulator extension for clients with opaque tokens), else the
+server's default caller (`--caller`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+
+CALLER_CLAIMS: tuple[str, ...] = ("upn", "unique_name", "appid", "oid")
+CALLER_HEADER = "x-ms-caller"
+DEFAULT_CALLER = "emulator@armguard.local"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthFailure:
+    """Why a request is refused: ARM's 401 error code and message."""
+
+    code: str
+    message: str
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header value, else None."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def check_token(authorization: str | None, required: str | None) -> AuthFailure | None:
+    """None when the request may proceed; the 401 reason otherwise."""
+    if required is None:
+        return None
+    if not authorization:
+        return AuthFailure("AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
+    token = bearer_token(authorization)
+    if token is None:
+        return AuthFailure("AuthenticationFailed",
+                           "Authentication failed. The 'Authorization' header is provided in an invalid format.")
+    if token != required:
+        return AuthFailure("InvalidAuthenticationToken", "The access token is invalid.")
+    return None
+
+
+def jwt_claims(token: str) -> dict[str, object] | None:
+    """The payload of a JWT (unverified), or None when `token` is not one."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def caller_of(authorization: str | None, caller_header: str | None, default: str) -> str:
+    """The identity to record for a request (see the module docstring for the order)."""
+    token = bearer_token(authorization)
+    if token:
+        claims = jwt_claims(token)
+        if claims:
+            for claim in CALLER_CLAIMS:
+                value = claims.get(claim)
+                if isinstance(value, str) and value:
+                    return value
+    if caller_header and caller_header.strip():
+        return caller_header.strip()
+    return default
+
+
+def unsigned_jwt(claims: dict[str, object]) -> str:
+    """An unsigned JWT (`alg: none`) carrying `claims`: the emulator's fake access token."""
+    def part(data: dict[str, object]) -> str:
+        raw = json.dumps(data, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."

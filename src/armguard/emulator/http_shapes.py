@@ -1,0 +1,106 @@
+"""Response bodies and header values the emulator makes itself (not from the state).
+
+Subscriptions, tenants and locations follow the shapes of azure-mgmt-resource-subscriptions
+(`Subscription`, `TenantIdDescription`, `Location`); lists are `{"value": [...]}`. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable
+
+DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+DEFAULT_TENANT = "72f988bf-0000-0000-0000-00000000a4b1"
+DISPLAY_NAME = "armguard emulator"
+
+LOCATIONS: tuple[tuple[str, str, str], ...] = (
+    ("westeurope", "West Europe", "Europe"),
+    ("northeurope", "North Europe", "Europe"),
+    ("eastus", "East US", "US"),
+    ("eastus2", "East US 2", "US"),
+    ("westus2", "West US 2", "US"),
+    ("uksouth", "UK South", "UK"),
+    ("swedencentral", "Sweden Central", "Europe"),
+    ("australiaeast", "Australia East", "Asia Pacific"),
+)
+
+
+def value_list(items: Iterable[object]) -> dict[str, object]:
+    """ARM's list envelope (no paging: every item in one page)."""
+    return {"value": list(items)}
+
+
+def subscription_body(subscription_id: str, tenant_id: str = DEFAULT_TENANT) -> dict[str, object]:
+    return {
+        "id": f"/subscriptions/{subscription_id}",
+        "authorizationSource": "RoleBased",
+        "managedByTenants": [],
+        "subscriptionId": subscription_id,
+        "tenantId": tenant_id,
+        "displayName": DISPLAY_NAME,
+        "state": "Enabled",
+        "subscriptionPolicies": {
+            "locationPlacementId": "Public_2014-09-01",
+            "quotaId": "PayAsYouGo_2014-09-01",
+            "spendingLimit": "Off",
+        },
+    }
+
+
+def tenant_body(tenant_id: str = DEFAULT_TENANT) -> dict[str, object]:
+    return {
+        "id": f"/tenants/{tenant_id}",
+        "tenantId": tenant_id,
+        "tenantCategory": "Home",
+        "displayName": DISPLAY_NAME,
+        "domains": ["armguard.local"],
+        "defaultDomain": "armguard.local",
+        "tenantType": "AAD",
+    }
+
+
+def location_bodies(subscription_id: str) -> list[dict[str, object]]:
+    return [{
+        "id": f"/subscriptions/{subscription_id}/locations/{name}",
+        "name": name,
+        "type": "Region",
+        "displayName": display,
+        "regionalDisplayName": f"({geography}) {display}",
+        "metadata": {"regionType": "Physical", "regionCategory": "Recommended", "geographyGroup": geography},
+    } for name, display, geography in LOCATIONS]
+
+
+def retry_after_value(real_seconds: float) -> str:
+    """A Retry-After header value: whole seconds when at least one, else a decimal fraction.
+
+    ARM sends whole seconds; at a time scale below 1 the emulator's waits are fractions of a
+    second, which azure-core reads (it parses the value as a float).
+    """
+    if real_seconds >= 1:
+        return str(math.ceil(real_seconds - 1e-9))
+    return f"{max(real_seconds, 0.001):.3f}".rstrip("0").rstrip(".")
+
+
+class RateLimitBuckets:
+    """Token buckets behind the `x-ms-ratelimit-remaining-subscription-*` headers.
+
+    Sizes and refill rates are ARM's (2024+): writes and deletes 200 refilled at 10/s, reads 250
+    at 25/s. Reported, not enforced: throttling is a fault the state injects (429 + Retry-After).
+    """
+
+    SIZES = {"reads": (250.0, 25.0), "writes": (200.0, 10.0), "deletes": (200.0, 10.0)}
+
+    def __init__(self, clock=time.monotonic) -> None:
+        self._clock = clock
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
+
+    def take(self, subscription: str, kind: str) -> int:
+        """Spend one request of `kind` ("reads", "writes", "deletes"); the tokens left."""
+        size, rate = self.SIZES[kind]
+        now = self._clock()
+        level, stamp = self._buckets.get((subscription, kind), (size, now))
+        level = min(size, level + (now - stamp) * rate)
+        level = max(level - 1, 0.0)
+        self._buckets[(subscription, kind)] = (level, now)
+        return int(level)
