@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from armguard.arm.functions import EvaluationError, call_function
-from armguard.arm.functions_base import ci_get, to_text
+from armguard.arm.functions_base import ci_get, render_call, to_text
 from armguard.bicep import syntax as s
 from armguard.values import Unknown, is_known, merge_unknown, unknown_deps
 
@@ -284,7 +284,9 @@ class Evaluator:
             return Unknown(self.text(e), {f"func:{name}"})
         args = [self._arg(a, env) for a in e.args]
         try:
-            return call_function(name, args, None, text=self.text(e))
+            # An Unknown result is named by the call with its arguments' values, so iterations of a
+            # loop give different texts exactly when their known inputs differ.
+            return call_function(name, args, None, text=render_call(name, args))
         except EvaluationError:
             return Unknown(self.text(e), {"error"})
 
@@ -294,15 +296,7 @@ class Evaluator:
         return self._eval(a, env)
 
     def _lambda(self, e: s.Lambda, env: dict[str, Any]) -> Callable[..., Any]:
-        params = [p.name for p in e.params]
-        evaluator = self
-
-        def apply(*args: Any) -> Any:
-            inner = dict(env)
-            inner.update(zip(params, args, strict=False))
-            return evaluator._eval(e.body, inner)
-
-        return apply
+        return _Lambda(self, e, env)
 
     def _for(self, e: s.ForExpr, env: dict[str, Any]) -> Any:
         items = self._eval(e.iterable, env)
@@ -329,6 +323,25 @@ class Evaluator:
 
 
 _MISSING = object()
+
+
+class _Lambda:
+    """A Bicep lambda as a value: callable by the function library, shown as its source text."""
+
+    __slots__ = ("env", "evaluator", "expr")
+
+    def __init__(self, evaluator: Evaluator, expr: s.Lambda, env: dict[str, Any]):
+        self.evaluator = evaluator
+        self.expr = expr
+        self.env = env
+
+    def __call__(self, *args: Any) -> Any:
+        inner = dict(self.env)
+        inner.update(zip((p.name for p in self.expr.params), args, strict=False))
+        return self.evaluator._eval(self.expr.body, inner)
+
+    def __str__(self) -> str:
+        return self.evaluator.text(self.expr)
 
 
 class ResourceValue:

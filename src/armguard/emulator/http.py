@@ -17,17 +17,26 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from armguard.emulator.errors import ArmError
 from armguard.emulator.http_filter import FilterError
 from armguard.emulator.http_handlers import ArmHandlers, Call, Reply
 from armguard.emulator.http_identity import CALLER_HEADER, DEFAULT_CALLER, caller_of, check_token
 from armguard.emulator.http_routes import Route, match_route
-from armguard.emulator.http_shapes import DEFAULT_SUBSCRIPTION, DEFAULT_TENANT, RateLimitBuckets, retry_after_value
-from armguard.emulator.state import ArmError, ArmState
+from armguard.emulator.http_shapes import (
+    DEFAULT_SUBSCRIPTION,
+    DEFAULT_TENANT,
+    RateLimitBuckets,
+    retry_after_value,
+)
+
+if TYPE_CHECKING:
+    from armguard.emulator.state import ArmState
 
 log = logging.getLogger("armguard.emulator")
 

@@ -68,7 +68,7 @@ def parse_activity_filter(text: str | None) -> ActivityFilter:
     while True:
         if index + 3 > len(tokens):
             raise FilterError(f"Incomplete condition at the end of $filter {text!r}.")
-        (name, _), (op, _), (value, quoted) = tokens[index:index + 3]
+        (name, _), (op, _), (value, _) = tokens[index:index + 3]
         index += 3
         key, op = name.lower(), op.lower()
         if key == "eventtimestamp":

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from armguard.emulator.errors import ArmError
 from armguard.emulator.http_filter import parse_activity_filter
 from armguard.emulator.http_routes import Route
 from armguard.emulator.http_shapes import (
@@ -23,7 +25,9 @@ from armguard.emulator.http_shapes import (
     tenant_body,
     value_list,
 )
-from armguard.emulator.state import ArmError, ArmState
+
+if TYPE_CHECKING:
+    from armguard.emulator.state import ArmState
 
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "canceled"})
 DEFAULT_RETRY_SECONDS = 10.0

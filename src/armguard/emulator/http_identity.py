@@ -87,3 +87,51 @@ def unsigned_jwt(claims: dict[str, object]) -> str:
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+
+
+class EmulatorCredential:
+    """An azure-core `TokenCredential` handing out a fake JWT for the emulator (far expiry).
+
+    Its claims name `caller` (as `upn` for a user, `appid` for an application id), so the
+    activity log records that identity for the client's writes. With `token`, that exact string is
+    handed out instead (for a server started with `--token`).
+    """
+
+    LIFETIME_SECONDS = 10 * 365 * 24 * 3600
+
+    def __init__(self, caller: str = DEFAULT_CALLER, *, token: str | None = None,
+                 tenant_id: str = "72f988bf-0000-0000-0000-00000000a4b1"):
+        import time
+        import uuid
+
+        self.caller = caller
+        self.expires_on = int(time.time()) + self.LIFETIME_SECONDS
+        claim = "upn" if "@" in caller else "appid"
+        self.token = token or unsigned_jwt({
+            "aud": "https://management.azure.com/",
+            "iss": f"https://sts.windows.net/{tenant_id}/",
+            "tid": tenant_id,
+            "oid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"armguard-emulator:{caller}")),
+            claim: caller,
+            "exp": self.expires_on,
+        })
+
+    def get_token(self, *scopes: str, claims: str | None = None, tenant_id: str | None = None,
+                  enable_cae: bool = False, **kwargs: object):
+        from azure.core.credentials import AccessToken
+
+        return AccessToken(self.token, self.expires_on)
+
+    def get_token_info(self, *scopes: str, options: object = None):
+        from azure.core.credentials import AccessTokenInfo
+
+        return AccessTokenInfo(self.token, self.expires_on, token_type="Bearer")
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> EmulatorCredential:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable
+from typing import ClassVar
 
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 DEFAULT_TENANT = "72f988bf-0000-0000-0000-00000000a4b1"
@@ -89,7 +90,7 @@ class RateLimitBuckets:
     at 25/s. Reported, not enforced: throttling is a fault the state injects (429 + Retry-After).
     """
 
-    SIZES = {"reads": (250.0, 25.0), "writes": (200.0, 10.0), "deletes": (200.0, 10.0)}
+    SIZES: ClassVar[dict[str, tuple[float, float]]] = {"reads": (250.0, 25.0), "writes": (200.0, 10.0), "deletes": (200.0, 10.0)}
 
     def __init__(self, clock=time.monotonic) -> None:
         self._clock = clock

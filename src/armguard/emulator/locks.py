@@ -1,0 +1,182 @@
+"""Lock domains of in-flight writes: who holds what, and does a new write conflict?
+
+A mutating operation holds, until it reaches a terminal state:
+
+- EXCLUSIVE keys: its own resource id, plus the ids its catalog entry's lock domains resolve to
+  (`parent`, `ancestor:<type>`, `property:<path>`, `scope`) when the type is `serial` (an `unknown`
+  type counts as `safe` unless the state was built with `unknown_as="serial"`);
+- SHARED keys: the ids of its ancestors within the provider path (parent, grandparent, ...), but
+  not its resource group: resource groups are not locked by the writes inside them.
+
+Two writes conflict iff one's exclusive keys meet the other's exclusive or shared keys. So
+siblings under a `safe` parent do not conflict, a parent write conflicts with an in-flight child
+write, and two BGP connections of one hub (serial, domain `parent`) conflict. Keys are lower-cased
+ids (`catalog.lock_key`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from armguard.catalog import Catalog, Entry
+from armguard.catalog.resolve import property_ids, resolve_domains
+from armguard.emulator.ids import ancestors
+
+
+class DomainResolver:
+    """Computes the exclusive and shared keys of a write, with per-type caches."""
+
+    __slots__ = ("_by_id", "_entries", "_static", "catalog", "unknown_as")
+
+    def __init__(self, catalog: Catalog, unknown_as: str = "safe"):
+        if unknown_as not in ("safe", "serial"):
+            raise ValueError("unknown_as must be 'safe' or 'serial'")
+        self.catalog = catalog
+        self.unknown_as = unknown_as
+        self._entries: dict[str, Entry] = {}
+        # type key -> (serial?, has property domains?)
+        self._static: dict[str, tuple[bool, bool]] = {}
+        # id key -> keys, for types whose keys do not depend on the body
+        self._by_id: dict[str, tuple[tuple[str, ...], tuple[str, ...], frozenset[str]]] = {}
+
+    def entry(self, type_key: str) -> Entry:
+        found = self._entries.get(type_key)
+        if found is None:
+            found = self._entries[type_key] = self.catalog.get(type_key)
+        return found
+
+    def is_serial(self, type_key: str) -> bool:
+        entry = self.entry(type_key)
+        return entry.serial == "serial" or (entry.serial == "unknown" and self.unknown_as == "serial")
+
+    def keys(self, resource_id: str, id_key: str, type_key: str, body: Any) -> tuple[tuple[str, ...],
+                                                                                    tuple[str, ...],
+                                                                                    frozenset[str]]:
+        """(exclusive, shared, referenced): referenced are the exclusive keys that came from
+        `property:` domains (resources the body points at)."""
+        cached = self._by_id.get(id_key)
+        if cached is not None:
+            return cached
+        static = self._static.get(type_key)
+        entry = self.entry(type_key)
+        if static is None:
+            serial = self.is_serial(type_key)
+            static = self._static[type_key] = (serial, any(d.kind == "property" for d in entry.domains))
+        serial, has_property = static
+        shared_ids = ancestors(resource_id)
+        exclusive = [id_key]
+        referenced: set[str] = set()
+        if serial and entry.domains:
+            for rd in resolve_domains(entry, resource_id, body if has_property else None):
+                for rid in rd.ids:
+                    k = rid.strip().rstrip("/").lower()
+                    if k not in exclusive:
+                        exclusive.append(k)
+                    if rd.domain.kind == "property":
+                        referenced.add(k)
+        ex = tuple(exclusive)
+        shared = tuple(k for k in (a.lower() for a in shared_ids) if k not in ex)
+        result = (ex, shared, frozenset(referenced))
+        if not has_property:
+            if len(self._by_id) > 100_000:
+                self._by_id.clear()
+            self._by_id[id_key] = result
+        return result
+
+
+class LockTable:
+    """In-flight operations by the keys they hold."""
+
+    __slots__ = ("exclusive", "shared")
+
+    def __init__(self) -> None:
+        self.exclusive: dict[str, Any] = {}
+        self.shared: dict[str, dict[int, Any]] = {}
+
+    def conflict(self, exclusive: tuple[str, ...], shared: tuple[str, ...]) -> tuple[Any, str] | None:
+        """The first in-flight operation a write with these keys conflicts with, and the key."""
+        ex_map = self.exclusive
+        sh_map = self.shared
+        for k in exclusive:
+            holder = ex_map.get(k)
+            if holder is not None:
+                return holder, k
+            holders = sh_map.get(k)
+            if holders:
+                return next(iter(holders.values())), k
+        for k in shared:
+            holder = ex_map.get(k)
+            if holder is not None:
+                return holder, k
+        return None
+
+    def all_conflicts(self, exclusive: tuple[str, ...], shared: tuple[str, ...]) -> list[tuple[Any, str]]:
+        out: list[tuple[Any, str]] = []
+        seen: set[int] = set()
+        for k in exclusive:
+            holder = self.exclusive.get(k)
+            if holder is not None and id(holder) not in seen:
+                seen.add(id(holder))
+                out.append((holder, k))
+            for h in (self.shared.get(k) or {}).values():
+                if id(h) not in seen:
+                    seen.add(id(h))
+                    out.append((h, k))
+        for k in shared:
+            holder = self.exclusive.get(k)
+            if holder is not None and id(holder) not in seen:
+                seen.add(id(holder))
+                out.append((holder, k))
+        return out
+
+    def acquire(self, op: Any) -> None:
+        for k in op.exclusive:
+            self.exclusive[k] = op
+        for k in op.shared:
+            holders = self.shared.get(k)
+            if holders is None:
+                self.shared[k] = {op.seq: op}
+            else:
+                holders[op.seq] = op
+
+    def release(self, op: Any) -> None:
+        ex_map = self.exclusive
+        for k in op.exclusive:
+            if ex_map.get(k) is op:
+                del ex_map[k]
+        for k in op.shared:
+            holders = self.shared.get(k)
+            if holders is not None:
+                holders.pop(op.seq, None)
+                if not holders:
+                    del self.shared[k]
+
+    def holder_of(self, key: str) -> Any:
+        """The operation holding `key` exclusively, if any."""
+        return self.exclusive.get(key)
+
+
+def referenced_ids(body: Any) -> list[str]:
+    """Resource ids a body points at: every string under a key named 'id' inside `properties`."""
+    props = body.get("properties") if isinstance(body, dict) else None
+    if not isinstance(props, dict):
+        return []
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if isinstance(v, str):
+                    if k.lower() == "id" and v.startswith("/subscriptions/"):
+                        found.append(v)
+                else:
+                    walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk(props)
+    return found
+
+
+__all__ = ["DomainResolver", "LockTable", "property_ids", "referenced_ids"]
