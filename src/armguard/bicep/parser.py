@@ -90,6 +90,10 @@ _STATEMENT_KEYWORDS = frozenset({
     "resource", "module", "test", "assert", "using", "extends", "extensionConfig",
 })
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
+_ATOMS = frozenset({"str", "int", "id"})
+# Tokens that end an expression made of one literal or name (the postfix and binary operators,
+# '?', '(' and '=>' do not).
+_AFTER_ATOM = frozenset({",", ")", "]", "}", ":", "eof"})
 _MAX_DEPTH = 200
 
 
@@ -217,6 +221,14 @@ class _Parser:
         """Whether the next token after any newlines has this kind (used for multi-line ternaries, unions)."""
         toks = self.toks
         i = self.i
+        while toks[i].kind == "nl":
+            i += 1
+        return toks[i].kind == kind
+
+    def next_is_after_newline(self, kind: str) -> bool:
+        """Whether the first token after the newline(s) at i+1 has this kind."""
+        toks = self.toks
+        i = self.i + 1
         while toks[i].kind == "nl":
             i += 1
         return toks[i].kind == kind
@@ -546,6 +558,22 @@ class _Parser:
     # ----------------------------------------------------------- expressions
     def expr(self) -> Expr:
         t = self.cur()
+        # Fast path for the commonest value: a lone literal or name before a separator.
+        k = t.kind
+        if k in _ATOMS:
+            nxt = self.toks[self.i + 1].kind
+            if nxt in _AFTER_ATOM or (nxt == "nl" and not self.nl_skip[-1] and not self.next_is_after_newline("?")):
+                self.i += 1
+                if k == "str":
+                    return StringLiteral(t.start, t.end, [t.value], self._text.startswith(("'''", "$"), t.start))
+                if k == "int":
+                    return IntLiteral(t.start, t.end, t.value)
+                v = t.value
+                if v == "true" or v == "false":
+                    return BoolLiteral(t.start, t.end, v == "true")
+                if v == "null":
+                    return NullLiteral(t.start, t.end)
+                return Identifier(t.start, t.end, v)
         # Lambdas: `x => e`, `(a, b) => e`, `() => e`.
         if t.kind == "id" and self.peek_kind(1) == "=>":
             return self.lambda_expr()
