@@ -16,7 +16,7 @@ from typing import Any
 
 from armguard.arm.evaluator import EvalContext, EvaluationError, evaluate, evaluate_expr
 from armguard.arm.expressions import Call, ExpressionError, parse_template_string
-from armguard.arm.graph_modules import DeploymentModules, deps_of, kind_of, text_of
+from armguard.arm.graph_modules import DeploymentModules, deps_of, json_kind, text_of
 from armguard.arm.graph_refs import (
     ResourceIndex,
     flatten,
@@ -257,7 +257,7 @@ class _Builder(DeploymentModules):
         if isinstance(count, Unknown):
             count = None
         elif isinstance(count, bool) or not isinstance(count, int):
-            raise self.t.error(f"copy count must be an int, got {kind_of(count)}", (*path, count_key))
+            raise self.t.error(f"copy count must be an int, got {json_kind(count)}", (*path, count_key))
         elif not 0 <= count <= MAX_COPY_COUNT:
             raise self.t.error(f"copy count is {count}; it must be between 0 and {MAX_COPY_COUNT}",
                                (*path, count_key))
@@ -298,7 +298,7 @@ class _Builder(DeploymentModules):
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
         if not isinstance(value, bool | Unknown):
-            raise self.t.error(f"condition must be a bool, got {kind_of(value)}", decl.key_path("condition"))
+            raise self.t.error(f"condition must be a bool, got {json_kind(value)}", decl.key_path("condition"))
         return value
 
     def _name(self, decl: ResourceDecl, ctx: EvalContext, lenient: bool) -> Any:

@@ -19,6 +19,7 @@ from armguard.arm.template import (
     Template,
     field_value,
     get_field,
+    json_kind,
     template_from_object,
 )
 from armguard.errors import ArmguardError
@@ -148,7 +149,7 @@ class DeploymentModules:
         if isinstance(evaluated, Unknown):
             return {}
         if not isinstance(evaluated, dict):
-            raise self.t.error(f"deployment parameters must be an object, got {kind_of(evaluated)}", path)
+            raise self.t.error(f"deployment parameters must be an object, got {json_kind(evaluated)}", path)
         supplied: dict[str, Any] = {}
         for name, entry in evaluated.items():
             if isinstance(entry, Unknown):
@@ -225,15 +226,3 @@ def deps_of(value: Any) -> frozenset[str]:
     return value.deps if isinstance(value, Unknown) else frozenset()
 
 
-def kind_of(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a bool"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"

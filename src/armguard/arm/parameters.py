@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from armguard.arm.template import JsonPath, field_value, get_field
+from armguard.arm.template import JsonPath, field_value, get_field, json_kind
 from armguard.errors import ArmguardError
 from armguard.values import Unknown
 
@@ -150,7 +150,7 @@ def check_value(name: str, value: Any, decl: Mapping[str, Any], definitions: Map
     if value is None:
         return None
     if ptype is not None and ptype in _TYPES and not _fits_type(value, ptype):
-        return f"parameter '{name}' expects {_article(ptype)}, got {_value_type(value)}"
+        return f"parameter '{name}' expects {_article(ptype)}, got {json_kind(value)}"
     allowed = info.get("allowedvalues")
     if isinstance(allowed, list) and allowed:
         items = value if ptype == "array" and isinstance(value, list) else [value]
@@ -204,18 +204,6 @@ def _article(ptype: str) -> str:
     return ("an " if word[0] in "aeiou" else "a ") + word
 
 
-def _value_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a bool"
-    if isinstance(value, int):
-        return "an int"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -292,7 +292,7 @@ def template_from_object(data: Any, source: SourceFile, locator: JsonLocator, ba
     """Validate a template object found at `base` in `source` and list its resources."""
     probe = Template(source, locator, base, data if isinstance(data, dict) else {}, default_scope, False)
     if not isinstance(data, dict):
-        raise probe.error(f"not an ARM template: expected a JSON object, found {_json_type(data)}", base)
+        raise probe.error(f"not an ARM template: expected a JSON object, found {json_kind(data)}", base)
     schema_key, schema = get_field(data, "$schema")
     resources_key, resources = get_field(data, "resources")
     scope = schema_scope(schema)
@@ -317,7 +317,7 @@ def template_from_object(data: Any, source: SourceFile, locator: JsonLocator, ba
         for i, body in enumerate(resources):
             _add_resource(template, body, (*res_path, i), None, None)
     else:
-        raise template.error(f"'resources' must be an array, found {_json_type(resources)}", res_path)
+        raise template.error(f"'resources' must be an array, found {json_kind(resources)}", res_path)
     return template
 
 
@@ -383,16 +383,16 @@ def _check_sections(template: Template) -> None:
         key, value = get_field(template.data, name)
         if key is not None and not isinstance(value, kind):
             want = "an object" if kind is dict else "an array"
-            raise template.error(f"'{name}' must be {want}, found {_json_type(value)}", (*template.base, key))
+            raise template.error(f"'{name}' must be {want}, found {json_kind(value)}", (*template.base, key))
     _check_functions(template)
     params_key, params = get_field(template.data, "parameters")
     for name, decl in (params or {}).items():
         where = (*template.base, params_key or "parameters", name)
         if not isinstance(decl, dict):
-            raise template.error(f"parameter '{name}' must be an object, found {_json_type(decl)}", where)
+            raise template.error(f"parameter '{name}' must be an object, found {json_kind(decl)}", where)
         ptype = field_value(decl, "type")
         if ptype is not None and not isinstance(ptype, str):
-            raise template.error(f"parameter '{name}' 'type' must be a string, found {_json_type(ptype)}", where)
+            raise template.error(f"parameter '{name}' 'type' must be a string, found {json_kind(ptype)}", where)
 
 
 def _check_functions(template: Template) -> None:
@@ -422,7 +422,7 @@ def _check_functions(template: Template) -> None:
 def _add_resource(template: Template, body: Any, path: JsonPath, symbol: str | None,
                   parent: ResourceDecl | None) -> None:
     if not isinstance(body, dict):
-        raise template.error(f"a resource must be an object, found {_json_type(body)}", path)
+        raise template.error(f"a resource must be an object, found {json_kind(body)}", path)
     rtype = _require_string(template, body, path, "type")
     _require_string(template, body, path, "name")
     if parent is not None and not _is_qualified_type(rtype):
@@ -433,7 +433,7 @@ def _add_resource(template: Template, body: Any, path: JsonPath, symbol: str | N
     children_key, children = get_field(body, "resources")
     if children_key is not None and not decl.is_deployment:
         if not isinstance(children, list):
-            raise template.error(f"child 'resources' must be an array, found {_json_type(children)}",
+            raise template.error(f"child 'resources' must be an array, found {json_kind(children)}",
                                  (*path, children_key))
         for i, child in enumerate(children):
             _add_resource(template, child, (*path, children_key, i), None, decl)
@@ -448,7 +448,7 @@ def _require_string(template: Template, body: dict[str, Any], path: JsonPath, na
     if key is None:
         raise template.error(f"resource has no '{name}'", path)
     if not isinstance(value, str) or not value:
-        raise template.error(f"resource '{name}' must be a non-empty string, found {_json_type(value)}",
+        raise template.error(f"resource '{name}' must be a non-empty string, found {json_kind(value)}",
                              (*path, key))
     return value
 
@@ -457,18 +457,18 @@ def _check_resource(template: Template, decl: ResourceDecl) -> None:
     body = decl.data
     api_key, api = get_field(body, "apiVersion")
     if api_key is not None and not isinstance(api, str):
-        raise template.error(f"'apiVersion' must be a string, found {_json_type(api)}", decl.key_path("apiVersion"))
+        raise template.error(f"'apiVersion' must be a string, found {json_kind(api)}", decl.key_path("apiVersion"))
     deps_key, deps = get_field(body, "dependsOn")
     if deps_key is not None:
         if not isinstance(deps, list):
-            raise template.error(f"'dependsOn' must be an array, found {_json_type(deps)}", decl.key_path("dependsOn"))
+            raise template.error(f"'dependsOn' must be an array, found {json_kind(deps)}", decl.key_path("dependsOn"))
         for i, dep in enumerate(deps):
             if not isinstance(dep, str):
-                raise template.error(f"a dependsOn entry must be a string, found {_json_type(dep)}",
+                raise template.error(f"a dependsOn entry must be a string, found {json_kind(dep)}",
                                      (*decl.path, deps_key, i))
     cond_key, cond = get_field(body, "condition")
     if cond_key is not None and not isinstance(cond, bool | str):
-        raise template.error(f"'condition' must be a bool or an expression, found {_json_type(cond)}",
+        raise template.error(f"'condition' must be a bool or an expression, found {json_kind(cond)}",
                              decl.key_path("condition"))
     copy_key, copy = get_field(body, "copy")
     if copy_key is not None:
@@ -478,7 +478,7 @@ def _check_resource(template: Template, decl: ResourceDecl) -> None:
 def check_copy(template: Template, copy: Any, path: JsonPath, *, needs_input: bool) -> None:
     """Validate the shape of a resource, property, variable or output `copy` block."""
     if not isinstance(copy, dict):
-        raise template.error(f"'copy' must be an object, found {_json_type(copy)}", path)
+        raise template.error(f"'copy' must be an object, found {json_kind(copy)}", path)
     name_key, name = get_field(copy, "name")
     if not needs_input or name_key is not None:
         if not isinstance(name, str) or not name:
@@ -487,25 +487,28 @@ def check_copy(template: Template, copy: Any, path: JsonPath, *, needs_input: bo
     if count_key is None:
         raise template.error("copy needs a 'count'", path)
     if isinstance(count, bool) or not isinstance(count, int | str):
-        raise template.error(f"copy 'count' must be an int or an expression, found {_json_type(count)}",
+        raise template.error(f"copy 'count' must be an int or an expression, found {json_kind(count)}",
                              (*path, count_key))
     mode_key, mode = get_field(copy, "mode")
     if mode_key is not None and (not isinstance(mode, str) or mode.lower() not in _COPY_MODES):
         raise template.error(f"copy 'mode' must be 'parallel' or 'serial', found {mode!r}", (*path, mode_key))
     batch_key, batch = get_field(copy, "batchSize")
     if batch_key is not None and (isinstance(batch, bool) or not isinstance(batch, int | str)):
-        raise template.error(f"copy 'batchSize' must be an int or an expression, found {_json_type(batch)}",
+        raise template.error(f"copy 'batchSize' must be an int or an expression, found {json_kind(batch)}",
                              (*path, batch_key))
     if needs_input and get_field(copy, "input")[0] is None:
         raise template.error("copy needs an 'input'", path)
 
 
-def _json_type(value: Any) -> str:
+def json_kind(value: Any) -> str:
+    """'a bool', 'an int', 'a string'...: a JSON value's kind for messages."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "a bool"
-    if isinstance(value, int | float):
+    if isinstance(value, int):
+        return "an int"
+    if isinstance(value, float):
         return "a number"
     if isinstance(value, str):
         return "a string"
