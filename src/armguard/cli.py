@@ -87,6 +87,15 @@ def lint(paths: tuple[str, ...], fmt: str, fail_on: str, fix: bool, diff: bool, 
         sys.exit(1)
 
 
+def _register_subcommands() -> None:
+    from armguard.plan.cli import plan
+
+    cli.add_command(plan)
+
+
+_register_subcommands()
+
+
 def render_inspect_text(data: dict) -> str:
     lines = [f"{data['file']} ({data['language']}, target scope {data['targetScope']})"]
     for r in data["resources"]:

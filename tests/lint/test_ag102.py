@@ -188,7 +188,8 @@ resource peerB 'Microsoft.Network/virtualNetworks/virtualNetworkPeerings@2023-09
     assert result.findings == []
 
 
-def test_loop_whose_iterations_each_write_their_own_zone_is_not_an_ag102_member(tmp_path):
+def test_two_loops_over_the_same_zones_collide_zone_by_zone(tmp_path):
+    # Each loop writes a different zone per iteration, but iteration i of both loops writes zone i.
     result = lint(tmp_path, """\
 var zoneNames = ['a.example.com', 'b.example.com']
 resource zones 'Microsoft.Network/privateDnsZones@2024-06-01' existing = [for z in zoneNames: {
@@ -205,7 +206,9 @@ resource spokeLinks 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2024-
   location: 'global'
 }]
 """)
-    assert ag102(result) == {}
+    found = ag102(result)
+    assert set(found) == {"spokeLinks"}
+    assert "hubLinks" in found["spokeLinks"].message
 
 
 def test_module_and_resource_writing_one_hub_are_flagged(tmp_path):

@@ -50,5 +50,6 @@ resource spokeLinks 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2024-
   }
   dependsOn: [
     zones
+    hubLinks // the hub link also writes the blob zone
   ]
 }]

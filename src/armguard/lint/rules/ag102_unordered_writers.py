@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from armguard.bicep import syntax as s
 from armguard.lint.context import LintContext, Write, serial_writes
+from armguard.lint.domains import DomainKey, domain_keys
 from armguard.lint.findings import Finding, Level
 from armguard.lint.fixes import depends_on_fix
 from armguard.model import DeploymentGraph, Node
@@ -31,10 +32,16 @@ class UnorderedWritersRule:
         for node in ctx.graph.nodes:
             for w in serial_writes(ctx, node):
                 if node.loop is not None and w.key.depends_on_loop(node.symbol):
+                    # Each iteration writes its own domain; where those are known, one of them may
+                    # still be another declaration's domain.
+                    for key in _iteration_keys(node, w):
+                        groups.setdefault(_key_text(Write(w.node, w.inner, w.entry, key)), []).append(
+                            Write(w.node, w.inner, w.entry, key))
                     continue
                 groups.setdefault(_key_text(w), []).append(w)
         order = _Ordering(ctx.graph)
         plan = _Ordering(ctx.graph)  # the graph as the fixes leave it: targets chain onto earlier fixes
+        reported: set[str] = set()  # one finding per declaration, for its first shared domain
         for writes in groups.values():
             members: dict[str, Write] = {}
             for w in writes:
@@ -45,8 +52,9 @@ class UnorderedWritersRule:
             for i, later in enumerate(ordered[1:], start=1):
                 unordered = [e for e in ordered[:i] if not order.ordered(e.node.symbol, later.node.symbol)
                              and not mutually_exclusive(ctx, e.node, later.node)]
-                if not unordered:
+                if not unordered or later.node.symbol in reported:
                     continue
+                reported.add(later.node.symbol)
                 targets = plan.fewest_predecessors(later.node.symbol, [u.node.symbol for u in reversed(unordered)])
                 yield self.finding(ctx, later, targets, unordered, [w.node.symbol for w in ordered])
 
@@ -112,6 +120,19 @@ def _different(a: tuple[str, object, bool], b: tuple[str, object, bool]) -> bool
     if (a[2] or b[2]) and isinstance(va, str) and isinstance(vb, str):
         return va.lower() != vb.lower()
     return va != vb
+
+
+def _iteration_keys(node: Node, w: Write) -> list[DomainKey]:
+    """The distinct, loop-independent domains of a resource loop's iterations (parent and ancestor
+    domains, from the iterations' names)."""
+    if node.kind != "resource" or not node.instance_segments or w.key.kind not in ("parent", "ancestor"):
+        return []
+    out: dict[str, DomainKey] = {}
+    for segs in node.instance_segments:
+        for k in domain_keys(node, w.entry, segs):
+            if k.kind == w.key.kind and not k.depends_on_loop(node.symbol):
+                out.setdefault(repr(k.identity), k)
+    return list(out.values())
 
 
 def _key_text(w: Write) -> str:
