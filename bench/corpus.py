@@ -62,7 +62,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from make_avm_table import DEPLOYMENTS, is_module_deployment, nested_template, template_deploys
+from make_avm_table import is_module_deployment, nested_template, template_deploys
 
 DEPLOYMENTS = "microsoft.resources/deployments"
 ASPECTS = ("type", "loop", "batch", "dependsOn")

@@ -88,9 +88,13 @@ def lint(paths: tuple[str, ...], fmt: str, fail_on: str, fix: bool, diff: bool, 
 
 
 def _register_subcommands() -> None:
+    from armguard.emulator.cli import emulator
+    from armguard.guard.lock_cli import lock
     from armguard.plan.cli import plan
 
     cli.add_command(plan)
+    cli.add_command(emulator)
+    cli.add_command(lock)
 
 
 _register_subcommands()

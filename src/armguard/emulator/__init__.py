@@ -13,7 +13,7 @@ In-process use (tests, notebooks)::
 `connection_verify`, `arm.credential` an azure-core `TokenCredential` with a fake token,
 `arm.http_endpoint` the plain-http base URL, `arm.state` the `ArmState` (hold `arm.lock` while
 reading it if requests may be in flight), `arm.inject(fault)` / `arm.clear_faults()` for faults.
-The server modules (uvicorn, starlette) are imported only when an emulator starts.
+The server modules (uvicorn, the TLS code) are imported only when an emulator starts.
 """
 
 from __future__ import annotations

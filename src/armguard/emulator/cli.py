@@ -56,7 +56,11 @@ def serve(host: str, port: int, http_port: int | None, time_scale: float, state_
     try:
         server = EmulatorServer(options)
     except OSError as error:
+        if state_file is not None and error.filename == str(state_file):
+            raise click.ClickException(f"cannot read the state file {state_file}: {error.strerror}") from None
         raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    except ValueError as error:  # JSONDecodeError included
+        raise click.ClickException(f"cannot load the state file {state_file}: {error}") from None
 
     def announce() -> None:
         click.echo(server.banner())
@@ -64,4 +68,7 @@ def serve(host: str, port: int, http_port: int | None, time_scale: float, state_
         if server.http_endpoint:
             click.echo(f"armguard emulator plain http on {server.http_endpoint}", err=True)
 
-    server.run(on_ready=announce)
+    try:
+        server.run(on_ready=announce)
+    except Exception as error:
+        raise click.ClickException(str(error)) from None

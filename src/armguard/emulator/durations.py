@@ -19,6 +19,7 @@ synchronously (no operation, no lock held).
 
 from __future__ import annotations
 
+from math import sqrt
 from typing import Any
 
 from armguard.emulator.faults import DEFAULT_STUCK_SECONDS
@@ -27,6 +28,8 @@ DEFAULT_SECONDS = {"create": 20.0, "update": 10.0, "delete": 15.0}
 KIND_RATIO = {"create": 1.0, "update": 0.5, "delete": 0.75}
 NOOP_SECONDS = 1.0
 JITTER_LOW, JITTER_HIGH, JITTER_MODE = 0.75, 1.5, 1.0
+_C = (JITTER_MODE - JITTER_LOW) / (JITTER_HIGH - JITTER_LOW)
+_C_HIGH = 1.0 - _C
 
 SYNC_TYPES = frozenset({
     "microsoft.authorization/locks",
@@ -50,9 +53,10 @@ class Durations:
 
     def base(self, type_key: str, kind: str) -> float:
         """Base duration of `kind` ("create", "update", "delete", "noop") for a type, before jitter."""
-        if kind == "noop":
-            return NOOP_SECONDS
         key = (type_key, kind)
+        if kind == "noop":
+            self._base[key] = NOOP_SECONDS
+            return NOOP_SECONDS
         found = self._base.get(key)
         if found is None:
             typical = self._resolver.entry(type_key).typical_seconds
@@ -61,7 +65,14 @@ class Durations:
         return found
 
     def draw(self, type_key: str, kind: str) -> float:
-        return self.base(type_key, kind) * self.rng.triangular(JITTER_LOW, JITTER_HIGH, JITTER_MODE)
+        base = self._base.get((type_key, kind))
+        if base is None:
+            base = self.base(type_key, kind)
+        # random.triangular(JITTER_LOW, JITTER_HIGH, JITTER_MODE), inlined (same draws, same values).
+        u = self.rng.random()
+        if u > _C:
+            return base * (JITTER_HIGH + (JITTER_LOW - JITTER_HIGH) * sqrt((1.0 - u) * _C_HIGH))
+        return base * (JITTER_LOW + (JITTER_HIGH - JITTER_LOW) * sqrt(u * _C))
 
     def timeout(self, type_key: str) -> float:
         limit = self._resolver.entry(type_key).max_seconds

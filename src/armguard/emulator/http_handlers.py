@@ -1,66 +1,40 @@
 """What each route does: calls into the `ArmState` and the reply ARM would give.
 
 A handler takes a `Call` (the parsed request) and returns a `Reply` (status, JSON body, headers);
-errors are raised as the state's `ArmError` and rendered by the HTTP layer. Long-running writes
-answer 201 (create) / 200 (update) / 202 (delete) with `Azure-AsyncOperation`, `Location` and
-`Retry-After`; the operation monitors answer as azure-mgmt-core's ARMPolling expects: the
-Azure-AsyncOperation URL gives `{"status": ...}` (200), the Location URL gives 202 while running
-and 200 (with the resource) or 204 when done. Pure: no I/O.
+errors are raised as the state's `ArmError` and rendered by the HTTP layer. Writes answer 201
+(create) / 200 (update) / 202 (delete), long-running ones with the monitor headers of
+`http_monitors`. Deleting what is not there answers 204, as ARM does. Pure: no I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from armguard.emulator.errors import ArmError
-from armguard.emulator.http_filter import parse_activity_filter
-from armguard.emulator.http_routes import Route
-from armguard.emulator.http_shapes import (
-    DEFAULT_TENANT,
-    location_bodies,
-    retry_after_value,
-    subscription_body,
-    tenant_body,
-    value_list,
+from armguard.emulator.http_calls import (
+    Call,
+    Reply,
+    allow,
+    merge_patch,
+    method_not_allowed,
+    not_found_route,
+    require_object,
 )
+from armguard.emulator.http_filter import parse_activity_filter
+from armguard.emulator.http_monitors import OperationMonitors
+from armguard.emulator.http_shapes import DEFAULT_TENANT, location_bodies, tenant_body, value_list
 
 if TYPE_CHECKING:
     from armguard.emulator.state import ArmState
 
-TERMINAL_STATUSES = frozenset({"succeeded", "failed", "canceled"})
-DEFAULT_RETRY_SECONDS = 10.0
 
-
-@dataclass(slots=True)
-class Call:
-    """One request as the handlers see it."""
-
-    method: str
-    route: Route
-    query: Mapping[str, str]
-    body: object | None
-    caller: str
-    correlation_id: str
-    base_url: str
-    api_version: str
-
-
-@dataclass(slots=True)
-class Reply:
-    status: int
-    body: object | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-class ArmHandlers:
+class ArmHandlers(OperationMonitors):
     """The route handlers over one `ArmState`."""
 
-    def __init__(self, state: ArmState, *, subscriptions: tuple[str, ...], tenant_id: str = DEFAULT_TENANT):
+    def __init__(self, state: ArmState, *, tenant_id: str = DEFAULT_TENANT):
         self.state = state
         self.tenant_id = tenant_id
-        self.subscriptions: list[str] = list(subscriptions)
         self._table: dict[str, Callable[[Call], Reply]] = {
             "tenants": self.tenants,
             "subscriptions": self.list_subscriptions,
@@ -88,13 +62,7 @@ class ArmHandlers:
         handler = self._table.get(call.route.kind)
         if handler is None:
             raise not_found_route()
-        if call.route.subscription and call.method in ("PUT", "PATCH", "POST", "DELETE"):
-            self.remember_subscription(call.route.subscription)
         return handler(call)
-
-    def remember_subscription(self, subscription: str) -> None:
-        if subscription.lower() not in (s.lower() for s in self.subscriptions):
-            self.subscriptions.append(subscription)
 
     # -- tenants, subscriptions, locations -------------------------------------------------
 
@@ -104,12 +72,12 @@ class ArmHandlers:
 
     def list_subscriptions(self, call: Call) -> Reply:
         allow(call, "GET")
-        subs = [subscription_body(s, self.tenant_id) for s in self.subscriptions]
+        subs = self.state.list_subscriptions()
         return Reply(200, {"value": subs, "count": {"type": "Total", "value": len(subs)}})
 
     def subscription(self, call: Call) -> Reply:
         allow(call, "GET")
-        return Reply(200, subscription_body(call.route.subscription or "", self.tenant_id))
+        return Reply(200, self.state.get_subscription(call.route.subscription or ""))
 
     def locations(self, call: Call) -> Reply:
         allow(call, "GET")
@@ -142,8 +110,7 @@ class ArmHandlers:
             if operation is None:
                 return Reply(200)
             # Resource Manager answers a group delete with a Location monitor only.
-            headers = {"Location": self.result_url(call, operation),
-                       "Retry-After": self.retry_after(operation)}
+            headers = {"Location": self.result_url(call, operation), **self.poll_headers(operation)}
             return Reply(202, None, headers)
         raise method_not_allowed(call.method)
 
@@ -165,12 +132,21 @@ class ArmHandlers:
         return Reply(200, value_list(items))
 
     def resource_collection(self, call: Call) -> Reply:
-        """`GET .../providers/{ns}/{type}` (or a child collection): resources directly under it."""
+        """`GET .../providers/{ns}/{type}` or a child collection (`.../virtualNetworks/v/subnets`)."""
         allow(call, "GET")
-        collection = (call.route.resource_id or "").lower()
-        items = self.state.list_resources(call.route.subscription, call.route.resource_group)
-        return Reply(200, value_list(r for r in items
-                                     if str(r.get("id", "")).lower().rsplit("/", 1)[0] == collection))
+        collection = call.route.resource_id or ""
+        parent, _, leaf = collection.rpartition("/")
+        head, _, ns = parent.rpartition("/")
+        if head.lower().endswith("/providers"):  # a top-level type: list the group's or subscription's
+            wanted = f"{ns}/{leaf}".lower()
+            items = self.state.list_resources(call.route.subscription, call.route.resource_group)
+            return Reply(200, value_list(r for r in items if str(r.get("type", "")).lower() == wanted))
+        self.state.get_resource(parent)  # 404 when the parent is missing
+        prefix = collection.lower() + "/"
+        children = getattr(self.state, "children", {}).get(parent.lower(), {})
+        items = [self.state.get_resource(key) for key in children
+                 if key.startswith(prefix) and "/" not in key[len(prefix):]]
+        return Reply(200, value_list(items))
 
     def resource(self, call: Call) -> Reply:
         rid = call.route.resource_id
@@ -188,25 +164,15 @@ class ArmHandlers:
                                                             api_version=call.api_version, **self._who(call))
             return self.accepted_write(call, 200, resource, operation)
         if call.method == "DELETE":
-            try:
-                operation = self.state.delete_resource(rid, **self._who(call))
-            except ArmError as error:
-                if error.status == 404 and error.code == "ResourceNotFound":
-                    return Reply(204)  # deleting what is not there succeeds, as in ARM
-                raise
+            existed = self._resource_exists(rid)
+            operation = self.state.delete_resource(rid, api_version=call.api_version, **self._who(call))
             if operation is None:
-                return Reply(200)
+                return Reply(200 if existed else 204)  # deleting what is not there succeeds, as in ARM
             return Reply(202, None, self.monitor_headers(call, operation))
         raise method_not_allowed(call.method)
 
     def _resource_exists(self, rid: str | None) -> bool:
-        try:
-            self.state.get_resource(rid)
-        except ArmError as error:
-            if error.status == 404:
-                return False
-            raise
-        return True
+        return self.state.resource_exists(rid)
 
     # -- deployments -------------------------------------------------------------------------
 
@@ -226,11 +192,12 @@ class ArmHandlers:
                                                               **self._who(call))
             return self.accepted_write(call, 200 if existed else 201, deployment, operation, location=False)
         if call.method == "DELETE":
+            if not self._deployment_exists(scope, name):
+                return Reply(204)
             operation = self.state.delete_deployment(scope, name, **self._who(call))
             if operation is None:
                 return Reply(204)
-            headers = {"Location": self.result_url(call, operation),
-                       "Retry-After": self.retry_after(operation)}
+            headers = {"Location": self.result_url(call, operation), **self.poll_headers(operation)}
             return Reply(202, None, headers)
         raise method_not_allowed(call.method)
 
@@ -314,148 +281,6 @@ class ArmHandlers:
             events = [{k: v for k, v in e.items() if k.lower() in fields} for e in events]
         return Reply(200, value_list(events))
 
-    # -- operation monitors ------------------------------------------------------------------
-
-    def operation_status(self, call: Call) -> Reply:
-        """The Azure-AsyncOperation URL: 200 with `{"status": ...}` throughout."""
-        allow(call, "GET")
-        operation = self.state.operation(call.route.operation_id)
-        headers = {} if is_done(operation) else {"Retry-After": self.retry_after(operation)}
-        return Reply(200, operation.status_body(), headers)
-
-    def operation_result(self, call: Call) -> Reply:
-        """The Location URL: 202 while running; when done the resource (200), nothing (204) or the error."""
-        allow(call, "GET")
-        operation = self.state.operation(call.route.operation_id)
-        if not is_done(operation):
-            headers = {"Location": call.base_url + self.result_path(operation),
-                       "Retry-After": self.retry_after(operation)}
-            return Reply(202, None, headers)
-        body = operation.status_body()
-        status = str(body.get("status", "")).lower()
-        if status != "succeeded":
-            error = body.get("error") or {"code": "OperationFailed", "message": f"The operation {status}."}
-            return Reply(operation_error_status(operation), {"error": error})
-        rid = getattr(operation, "resource_id", None)
-        if rid and "delete" not in str(getattr(operation, "kind", "") or "").lower():
-            try:
-                return Reply(200, self._get_any(rid))
-            except ArmError as error:
-                if error.status != 404:
-                    raise
-        return Reply(204)
-
-    def _get_any(self, rid: str) -> object:
-        lowered = rid.lower()
-        if "/providers/microsoft.resources/deployments/" in lowered:
-            scope, _, name = rid.rpartition("/providers/Microsoft.Resources/deployments/")
-            if not name:
-                scope, name = rid[:lowered.rindex("/providers/")], rid.rsplit("/", 1)[1]
-            return self.state.get_deployment(scope, name)
-        parts = rid.strip("/").split("/")
-        if len(parts) == 4 and parts[2].lower() == "resourcegroups":
-            return self.state.get_resource_group(parts[1], parts[3])
-        return self.state.get_resource(rid)
-
-    # -- helpers -----------------------------------------------------------------------------
-
-    def accepted_write(self, call: Call, status: int, body: object, operation: object | None, *,
-                       location: bool = True) -> Reply:
-        if operation is None:
-            return Reply(status, body)
-        headers = self.monitor_headers(call, operation) if location else {
-            "Azure-AsyncOperation": call.base_url + self.status_path(operation),
-            "Retry-After": self.retry_after(operation)}
-        return Reply(status, body, headers)
-
-    def monitor_headers(self, call: Call, operation: object) -> dict[str, str]:
-        return {"Azure-AsyncOperation": call.base_url + self.status_path(operation),
-                "Location": self.result_url(call, operation),
-                "Retry-After": self.retry_after(operation)}
-
-    def status_path(self, operation: object) -> str:
-        return with_api_version(self.state.status_uri_path(operation))
-
-    def result_path(self, operation: object) -> str:
-        """The Location monitor: the status path with its last `operations` word made `operationResults`."""
-        path, query = split_query(self.state.status_uri_path(operation))
-        segments = path.split("/")
-        for index in range(len(segments) - 2, -1, -1):
-            if segments[index].lower() in ("operations", "operationstatuses", "asyncoperations"):
-                segments[index] = "operationResults"
-                return with_api_version("/".join(segments) + query)
-        sub = path.split("/")[2] if path.lower().startswith("/subscriptions/") else ""
-        return with_api_version(f"/subscriptions/{sub}/operationresults/{operation_id(operation)}")
-
-    def result_url(self, call: Call, operation: object) -> str:
-        return call.base_url + self.result_path(operation)
-
-    def retry_after(self, operation: object) -> str:
-        seconds = getattr(operation, "retry_after", None) or DEFAULT_RETRY_SECONDS
-        return retry_after_value(self.state.clock.to_real(float(seconds)))
-
     @staticmethod
     def _who(call: Call) -> dict[str, str]:
         return {"caller": call.caller, "correlation_id": call.correlation_id}
-
-
-# -- shared helpers ------------------------------------------------------------------------------
-
-MONITOR_API_VERSION = "2020-06-01"
-
-
-def with_api_version(path: str) -> str:
-    return path if "api-version=" in path else f"{path}{'&' if '?' in path else '?'}api-version={MONITOR_API_VERSION}"
-
-
-def split_query(path: str) -> tuple[str, str]:
-    base, sep, query = path.partition("?")
-    return base, sep + query
-
-
-def operation_id(operation: object) -> str:
-    return str(getattr(operation, "id", None) or getattr(operation, "operation_id", ""))
-
-
-def is_done(operation: object) -> bool:
-    return str(getattr(operation, "status", "")).lower() in TERMINAL_STATUSES
-
-
-def operation_error_status(operation: object) -> int:
-    status = getattr(operation, "http_status", None)
-    return status if isinstance(status, int) and status >= 400 else 500
-
-
-def allow(call: Call, *methods: str) -> None:
-    if call.method not in methods:
-        raise method_not_allowed(call.method)
-
-
-def method_not_allowed(method: str) -> ArmError:
-    return ArmError(405, "MethodNotAllowed", f"The requested resource does not support http method '{method}'.")
-
-
-def not_found_route() -> ArmError:
-    return ArmError(404, "InvalidResourceType", "The resource type could not be found: the request path names "
-                    "no route of Azure Resource Manager that the armguard emulator serves.")
-
-
-def require_object(body: object | None) -> dict:
-    if not isinstance(body, dict):
-        raise ArmError(400, "InvalidRequestContent",
-                       "The request content was invalid and could not be deserialized: "
-                       "expected a JSON object.")
-    return body
-
-
-def merge_patch(current: dict, patch: dict) -> dict:
-    """RFC 7396 merge of `patch` into `current` (ARM's PATCH semantics for tags and properties)."""
-    merged = dict(current)
-    for key, value in patch.items():
-        if value is None:
-            merged.pop(key, None)
-        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = merge_patch(merged[key], value)
-        else:
-            merged[key] = value
-    return merged

@@ -4,7 +4,25 @@ ARM matches its fixed path words case-insensitively (`resourcegroups` = `resourc
 names as the client spelled them. `match_route` turns a path into a `Route`: its kind and the
 parts the handler needs. Resource ids handed on are rebuilt with canonical spelling of the fixed
 words (`subscriptions`, `resourceGroups`, `providers`) and the client's spelling of everything else.
-Pure: no I/O.
+Pure: no I/O. Every route needs `?api-version=` (any value is accepted).
+
+| path (`{s}` subscription, `{rg}` group, `{scope}` = `/subscriptions/{s}[/resourceGroups/{rg}]`) | methods |
+|---|---|
+| `/tenants`, `/subscriptions`, `/subscriptions/{s}`, `/subscriptions/{s}/locations` | GET |
+| `/subscriptions/{s}/resourcegroups` | GET (list) |
+| `/subscriptions/{s}/resourcegroups/{rg}` | PUT, PATCH, GET, HEAD, DELETE (202 + Location) |
+| `/subscriptions/{s}/resources`, `/subscriptions/{s}/resourceGroups/{rg}/resources` | GET (`$filter` resourceType/name/location eq) |
+| `{scope}/providers/{ns}/{type}/{name}[/{type}/{name}...]` (and `.../providers/{ns}/...` extension hops) | PUT (201/200 + Azure-AsyncOperation, Location, Retry-After), PATCH, GET, HEAD, DELETE (202 / 200 / 204) |
+| `{scope}/providers/{ns}/{type}[/{name}/{childType}]` (a collection) | GET (list) |
+| `{scope}/providers/Microsoft.Resources/deployments` | GET (list) |
+| `{scope}/providers/Microsoft.Resources/deployments/{name}` | PUT (201/200 + Azure-AsyncOperation), GET, HEAD, DELETE |
+| `{scope}/providers/Microsoft.Resources/deployments/{name}/cancel`, `/validate` | POST |
+| `{scope}/providers/Microsoft.Resources/deployments/{name}/operations[/{id}]` (also `.../resourcegroups/{rg}/deployments/{name}/operations`) | GET |
+| `{scope or resource id}/providers/Microsoft.Authorization/locks[/{name}]` | GET (list); PUT, GET, DELETE |
+| `/subscriptions/{s}/providers/Microsoft.Insights/eventtypes/management/values?$filter=...` | GET (activity log) |
+| `/subscriptions/{s}/providers/{ns}[/locations/{region}]/operations/{id}`, `.../deployments/{name}/operationStatuses/{id}` (Azure-AsyncOperation) | GET: 200 `{"status": ...}` |
+| `/subscriptions/{s}/providers/{ns}[/locations/{region}]/operationResults/{id}`, `/subscriptions/{s}/operationresults/{id}` (Location) | GET: 202 while running, then 200 / 204 / the error |
+| anything else | 404 `InvalidResourceType` |
 """
 
 from __future__ import annotations
@@ -101,10 +119,11 @@ def _match_provider_path(sub: str, group: str | None, scope: str, after: list[st
     if (group is None and lafter[1:] == ["eventtypes", "management", "values"]
             and ns == "microsoft.insights"):
         return Route("activity_log", subscription=sub, scope=scope)
-    if (group is None and len(lafter) == 5 and lafter[1] == "locations"
-            and lafter[3] in OPERATION_WORDS):
-        kind: RouteKind = "operation_status" if lafter[3] != "operationresults" else "operation_result"
-        return Route(kind, subscription=sub, operation_id=after[4])
+    # Operation monitors: providers/{ns}[/locations/{region}]/operations|operationResults/{id}
+    if group is None and len(lafter) in (3, 5) and lafter[-2] in OPERATION_WORDS and (
+            len(lafter) == 3 or lafter[1] == "locations"):
+        kind: RouteKind = "operation_result" if lafter[-2] == "operationresults" else "operation_status"
+        return Route(kind, subscription=sub, operation_id=after[-1])
     return _match_resource(sub, group, scope, after, lafter)
 
 

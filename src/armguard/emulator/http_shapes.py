@@ -32,23 +32,6 @@ def value_list(items: Iterable[object]) -> dict[str, object]:
     return {"value": list(items)}
 
 
-def subscription_body(subscription_id: str, tenant_id: str = DEFAULT_TENANT) -> dict[str, object]:
-    return {
-        "id": f"/subscriptions/{subscription_id}",
-        "authorizationSource": "RoleBased",
-        "managedByTenants": [],
-        "subscriptionId": subscription_id,
-        "tenantId": tenant_id,
-        "displayName": DISPLAY_NAME,
-        "state": "Enabled",
-        "subscriptionPolicies": {
-            "locationPlacementId": "Public_2014-09-01",
-            "quotaId": "PayAsYouGo_2014-09-01",
-            "spendingLimit": "Off",
-        },
-    }
-
-
 def tenant_body(tenant_id: str = DEFAULT_TENANT) -> dict[str, object]:
     return {
         "id": f"/tenants/{tenant_id}",
@@ -72,15 +55,27 @@ def location_bodies(subscription_id: str) -> list[dict[str, object]]:
     } for name, display, geography in LOCATIONS]
 
 
-def retry_after_value(real_seconds: float) -> str:
-    """A Retry-After header value: whole seconds when at least one, else a decimal fraction.
+def poll_headers(real_seconds: float) -> dict[str, str]:
+    """When to poll a long-running operation again, in real seconds.
 
-    ARM sends whole seconds; at a time scale below 1 the emulator's waits are fractions of a
-    second, which azure-core reads (it parses the value as a float).
+    ARM sends `Retry-After` in whole seconds, and the generated Python SDKs parse it as an int, so
+    a fraction is impossible there. At a time scale that makes the wait shorter than a second, the
+    emulator sends `retry-after-ms` and `x-ms-retry-after-ms` instead, which azure-core's pollers
+    and retry policy honour.
     """
     if real_seconds >= 1:
-        return str(math.ceil(real_seconds - 1e-9))
-    return f"{max(real_seconds, 0.001):.3f}".rstrip("0").rstrip(".")
+        return {"Retry-After": str(math.ceil(real_seconds - 1e-9))}
+    millis = str(max(1, round(real_seconds * 1000)))
+    return {"retry-after-ms": millis, "x-ms-retry-after-ms": millis}
+
+
+def error_retry_headers(real_seconds: float) -> dict[str, str]:
+    """`Retry-After` for a 429/5xx: whole seconds, at least one, plus the exact wait in ms."""
+    headers = {"Retry-After": str(max(1, math.ceil(real_seconds - 1e-9)))}
+    if real_seconds < 1:
+        millis = str(max(1, round(real_seconds * 1000)))
+        headers.update({"retry-after-ms": millis, "x-ms-retry-after-ms": millis})
+    return headers
 
 
 class RateLimitBuckets:

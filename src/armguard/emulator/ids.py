@@ -9,14 +9,13 @@ the emulator keeps the casing of the first PUT for display.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from armguard.emulator.errors import ArmError, invalid_resource_id
 
 
-@dataclass(frozen=True, slots=True)
-class ResourceId:
+class ResourceId(NamedTuple):
     id: str  # as written, without a trailing '/'
     key: str  # lower case: the comparable form
     subscription: str | None
@@ -26,6 +25,9 @@ class ResourceId:
     names: tuple[str, ...]  # one per type segment below the namespace
     scope: str | None  # everything before the last '/providers/' (subscription, group or resource)
     parent: str | None  # the direct parent within the provider path
+    type_key: str = ""  # the type, lower case
+    group_key: str | None = None  # '/subscriptions/{s}/resourcegroups/{rg}', lower case
+    parent_key: str | None = None  # the parent's key
 
     @property
     def name(self) -> str | None:
@@ -34,17 +36,6 @@ class ResourceId:
     @property
     def is_resource(self) -> bool:
         return self.type is not None
-
-    @property
-    def type_key(self) -> str:
-        return (self.type or "").lower()
-
-    @property
-    def group_key(self) -> str | None:
-        """Lower-cased '/subscriptions/{s}/resourcegroups/{rg}' of the group this id lives in."""
-        if self.subscription is None or self.resource_group is None:
-            return None
-        return f"/subscriptions/{self.subscription}/resourcegroups/{self.resource_group}".lower()
 
     @property
     def provider_path(self) -> str:
@@ -61,35 +52,35 @@ class ResourceId:
 def parse(resource_id: str) -> ResourceId:
     """Parse an id; raises ArmError 400 InvalidResourceId when it names nothing."""
     text = resource_id.strip().rstrip("/")
-    segs = text.split("/")
-    if len(segs) < 3 or segs[0] != "" or segs[1].lower() != "subscriptions" or not segs[2]:
+    low = text.lower()
+    if not low.startswith("/subscriptions/"):
         raise invalid_resource_id(resource_id)
-    segs = segs[1:]
-    subscription = segs[1]
-    group = segs[3] if len(segs) >= 4 and segs[2].lower() == "resourcegroups" else None
-    if len(segs) == 3 or (group is None and len(segs) > 2 and segs[2].lower() != "providers"):
+    p = low.rfind("/providers/")
+    head = text[1:p] if p >= 0 else text[1:]
+    segs = head.split("/")  # subscriptions/{s}[/resourceGroups/{rg}][/...scope resource]
+    n = len(segs)
+    subscription = segs[1] if n >= 2 else ""
+    if not subscription:
         raise invalid_resource_id(resource_id)
-    p = -1
-    for i in range(len(segs) - 1, -1, -1):
-        if segs[i].lower() == "providers":
-            p = i
-            break
+    group = segs[3] if n >= 4 and segs[2].lower() == "resourcegroups" else None
+    if n == 3 or (group is None and n >= 3 and segs[2].lower() != "providers") or (group is not None and not group):
+        raise invalid_resource_id(resource_id)
+    group_key = low[:15 + len(subscription) + 16 + len(group)] if group is not None else None
     if p < 0:
-        if group is not None and len(segs) == 4:
-            return ResourceId(text, text.lower(), subscription, group, None, None, (), None, None)
-        if len(segs) == 2:
-            return ResourceId(text, text.lower(), subscription, None, None, None, (), None, None)
+        if n == 4:
+            return ResourceId(text, low, subscription, group, None, None, (), None, None, "", group_key)
+        if n == 2:
+            return ResourceId(text, low, subscription, None, None, None, (), None, None)
         raise invalid_resource_id(resource_id)
-    rest = segs[p + 1:]
-    if len(rest) < 3 or len(rest) % 2 == 0 or any(not s for s in rest):
+    rest = text[p + 11:].split("/")
+    if len(rest) < 3 or len(rest) % 2 == 0 or "" in rest:
         raise invalid_resource_id(resource_id)
     namespace = rest[0]
-    types = rest[1::2]
     names = tuple(rest[2::2])
-    rtype = "/".join([namespace, *types])
-    scope = "/" + "/".join(segs[:p])
-    parent = "/" + "/".join(segs[:-2]) if len(names) > 1 else None
-    return ResourceId(text, text.lower(), subscription, group, namespace, rtype, names, scope, parent)
+    rtype = "/".join([namespace, *rest[1::2]])
+    parent = text.rsplit("/", 2)[0] if len(names) > 1 else None
+    return ResourceId(text, low, subscription, group, namespace, rtype, names, text[:p], parent, rtype.lower(),
+                      group_key, low.rsplit("/", 2)[0] if parent is not None else None)
 
 
 def try_parse(resource_id: str) -> ResourceId | None:

@@ -157,25 +157,27 @@ class LockTable:
 
 
 def referenced_ids(body: Any) -> list[str]:
-    """Resource ids a body points at: every string under a key named 'id' inside `properties`."""
-    props = body.get("properties") if isinstance(body, dict) else None
-    if not isinstance(props, dict):
+    """Resource ids a body points at: every string under a key named 'id' inside `properties`
+    (breadth first, in document order within each level)."""
+    props = body.get("properties") if type(body) is dict else None
+    if not props or type(props) is not dict:
         return []
     found: list[str] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
+    queue: list[Any] = [props]
+    for value in queue:  # the queue grows while it is walked
+        if type(value) is dict:
             for k, v in value.items():
-                if isinstance(v, str):
-                    if k.lower() == "id" and v.startswith("/subscriptions/"):
+                kind = type(v)
+                if kind is str:
+                    if (k == "id" or k.lower() == "id") and v.startswith("/subscriptions/"):
                         found.append(v)
-                else:
-                    walk(v)
-        elif isinstance(value, list):
+                elif kind is dict or kind is list:
+                    queue.append(v)
+        else:
             for v in value:
-                walk(v)
-
-    walk(props)
+                kind = type(v)
+                if kind is dict or kind is list:
+                    queue.append(v)
     return found
 
 

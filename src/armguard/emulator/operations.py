@@ -8,7 +8,6 @@ Succeeded, Failed or Canceled. Its status body is what `Azure-AsyncOperation` UR
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from armguard.emulator.clock import iso
@@ -32,11 +31,13 @@ _FIELDS = ("id", "kind", "method", "resource_id", "type", "namespace", "subscrip
 class Operation:
     """One asynchronous operation and its (eventual) outcome."""
 
-    __slots__ = (*_FIELDS, "_state")
+    __slots__ = (*_FIELDS, "_dep", "_state")
 
     def __init__(self, id: str, kind: str, method: str, resource_id: str, type: str, start: float, end: float,
-                 *, namespace: str = "", subscription: str = "", location: str = "global",
-                 api_version: str | None = None, caller: str = "", correlation_id: str = "", seq: int = 0):
+                 namespace: str = "", subscription: str = "", location: str | None = "global",
+                 api_version: str | None = None, caller: str = "", correlation_id: str = "", seq: int = 0,
+                 exclusive: tuple[str, ...] = (), shared: tuple[str, ...] = (), creating: bool = False,
+                 deployment: str | None = None, step: int | None = None, state: Any = None):
         self.id = id
         self.kind = kind  # "write", "delete", "group_delete", "deployment"
         self.method = method  # "PUT", "PATCH", "DELETE"
@@ -44,7 +45,7 @@ class Operation:
         self.type = type
         self.namespace = namespace
         self.subscription = subscription
-        self.location = location
+        self.location = location  # None: worked out when a status URI needs it
         self.api_version = api_version
         self.start = start
         self.end = end
@@ -55,15 +56,16 @@ class Operation:
         self.outcome: dict[str, Any] | None = None
         self.caller = caller
         self.correlation_id = correlation_id
-        self.exclusive: tuple[str, ...] = ()
-        self.shared: tuple[str, ...] = ()
-        self.creating = False
+        self.exclusive = exclusive
+        self.shared = shared
+        self.creating = creating
         self.supersedable = False
-        self.deployment: str | None = None  # key of the deployment that issued it
-        self.step: int | None = None  # its step index in that deployment
+        self.deployment = deployment  # ref of the deployment that issued it
+        self.step = step  # its step index in that deployment
         self.body_changed = True
         self.seq = seq
-        self._state: Any = None  # the owning ArmState (clock, base URL), not persisted
+        self._state: Any = state  # the owning ArmState (clock, base URL), not persisted
+        self._dep: Any = None  # the Deployment that issued it, not persisted
 
     # -- derived -----------------------------------------------------------------------------
 
@@ -131,6 +133,7 @@ class Operation:
         op.exclusive = tuple(data.get("exclusive") or ())
         op.shared = tuple(data.get("shared") or ())
         op._state = None
+        op._dep = None
         return op
 
     def __repr__(self) -> str:
@@ -143,5 +146,3 @@ def _default_epoch():
 
     return VIRTUAL_EPOCH
 
-
-NowFn = Callable[[], float]

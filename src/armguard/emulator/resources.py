@@ -57,11 +57,11 @@ class Resource:
                  "type_key")
 
     def __init__(self, resource_id: str, key: str, rtype: str, body: dict[str, Any], state: str, now: float,
-                 group_key: str | None, api_version: str | None = None):
+                 group_key: str | None, api_version: str | None = None, type_key: str | None = None):
         self.id = resource_id
         self.key = key
         self.type = rtype
-        self.type_key = rtype.lower()
+        self.type_key = type_key or rtype.lower()
         self.body = body
         self.state = state
         self.created = now

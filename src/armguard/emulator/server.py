@@ -65,11 +65,17 @@ class EmulatorServer:
         self.state = state if state is not None else self._load_state(catalog)
         self.tls: TlsFiles = ensure_certificates(options.ca_dir, hosts=[options.host])
         self._https_socket = bind_socket(options.host, options.port)
-        self._http_socket = (bind_socket(options.host, options.http_port)
-                             if options.http_port is not None else None)
+        try:
+            self._http_socket = (bind_socket(options.host, options.http_port)
+                                 if options.http_port is not None else None)
+        except OSError:
+            self._https_socket.close()
+            raise
         self.state.base_url = self.endpoint
-        self.app = ArmApp(self.state, token=options.token, default_caller=options.caller,
-                          subscriptions=(options.subscription_id,), lock=self.lock, on_change=self._mark_dirty)
+        self.state.default_subscription = options.subscription_id
+        self.state.ensure_subscription(options.subscription_id)
+        self.app = ArmApp(self.state, token=options.token, default_caller=options.caller, lock=self.lock,
+                          on_change=self._mark_dirty)
         self._dirty = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -125,14 +131,22 @@ class EmulatorServer:
         return self
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop serving (from any thread) and write the state file one last time."""
+        """Stop serving (from any thread) and write the state file one last time.
+
+        Raises what made the server fail, if anything did (e.g. the state file could not be written).
+        """
         loop, stop = self._loop, self._stop
         if loop is not None and stop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop may close between check and call
                 loop.call_soon_threadsafe(stop.set)
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                raise RuntimeError("the armguard emulator did not stop in time")
             self._thread = None
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            raise RuntimeError(f"the armguard emulator failed: {failure}") from failure
 
     def _thread_main(self) -> None:
         try:
@@ -176,9 +190,12 @@ class EmulatorServer:
             self._failure = error
         finally:
             for server in servers:
-                server.should_exit = True
-            await asyncio.gather(*tasks, return_exceptions=True)
-            self.save()
+                server.request_exit()
+            await _drain(servers, tasks)
+            try:
+                self.save()
+            except Exception as error:
+                self._failure = self._failure or error
 
     def _uvicorn_config(self, tls: bool) -> uvicorn.Config:
         return uvicorn.Config(
@@ -188,6 +205,7 @@ class EmulatorServer:
             access_log=False,
             log_level="warning",
             server_header=False,
+            proxy_headers=False,
             timeout_keep_alive=30,
             timeout_graceful_shutdown=5,
             ssl_certfile=str(self.tls.server_cert) if tls else None,
@@ -201,7 +219,7 @@ class EmulatorServer:
         path = self.options.state_file
         if path is not None and path.exists() and path.stat().st_size > 0:
             data = json.loads(path.read_text(encoding="utf-8"))
-            return ArmState.from_json(data, clock=clock)
+            return ArmState.from_json(data, clock=clock, catalog=catalog)
         return ArmState(catalog=catalog, clock=clock, seed=self.options.seed, unknown_as=self.options.unknown_as)
 
     def _mark_dirty(self) -> None:
@@ -211,7 +229,10 @@ class EmulatorServer:
         while True:
             await asyncio.sleep(self.options.flush_seconds)
             if self._dirty:
-                self.save()
+                try:
+                    self.save()
+                except OSError as error:  # keep serving; the final save on stop reports it
+                    log.error("cannot write the state file %s: %s", self.options.state_file, error)
 
     def save(self) -> None:
         """Write the state file atomically (no-op without one)."""
@@ -225,11 +246,47 @@ class EmulatorServer:
         write_atomically(path, text)
 
 
-class _QuietServer(uvicorn.Server):
-    """A uvicorn server that leaves signal handling to `EmulatorServer` (two listeners, one stop)."""
+async def _drain(servers: list[_QuietServer], tasks: list[asyncio.Task]) -> None:
+    """Wait for the listeners to stop. uvicorn closes idle keep-alive connections gracefully, but a
+    TLS close waits for the client's close_notify, which an idle pooled client never sends: abort
+    connections still closing after a short grace so that stopping takes a fraction of a second."""
+    grace_until = asyncio.get_running_loop().time() + 0.15
+    while not all(t.done() for t in tasks):
+        await asyncio.wait(tasks, timeout=0.05)
+        if asyncio.get_running_loop().time() < grace_until:
+            continue
+        for server in servers:
+            for connection in list(server.server_state.connections):
+                transport = getattr(connection, "transport", None)
+                if transport is not None and transport.is_closing():
+                    transport.abort()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
-    def capture_signals(self):
+
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to `EmulatorServer` (two listeners, one stop)
+    and notices a stop at once instead of at its next 0.1-second tick."""
+
+    def __init__(self, config: uvicorn.Config):
+        super().__init__(config)
+        self.exit_requested = asyncio.Event()
+
+    def capture_signals(self):  # uvicorn >= 0.29
         return contextlib.nullcontext()
+
+    def install_signal_handlers(self) -> None:  # older uvicorn
+        pass
+
+    def request_exit(self) -> None:
+        self.should_exit = True
+        self.exit_requested.set()
+
+    async def main_loop(self) -> None:
+        counter = 0
+        while not await self.on_tick(counter):
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.exit_requested.wait(), 0.1)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

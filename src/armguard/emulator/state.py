@@ -1,0 +1,884 @@
+"""The emulated Resource Manager: a pure state machine over an injectable clock.
+
+    state = ArmState(seed=1)                              # VirtualClock, shipped catalog
+    state.put_resource_group(sub, "rg", {"location": "westeurope"})
+    view, op = state.put_resource(hub_id + "/bgpConnections/p1", body)
+    state.put_resource(hub_id + "/bgpConnections/p2", body)   # ArmError 409 AnotherOperationInProgress
+    state.run_until_idle()                                # virtual time: event by event
+
+Every public method first applies everything due up to `clock.now()` (`settle()`), so a server on
+a `WallClock` needs no background thread. Nothing here does I/O.
+
+Operations hold lock domains (see `locks`) until they are terminal; a conflicting write is rejected,
+never queued, with the provider's real error (see `errors`). Durations come from the catalog (see
+`durations`); faults from `inject` (see `faults`); deployments from `deployments` and `engine`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from typing import Any
+
+from armguard.catalog import Catalog, default_catalog
+from armguard.emulator import errors as E
+from armguard.emulator.activity import ActivityLog
+from armguard.emulator.clock import VirtualClock, WallClock, parse_time
+from armguard.emulator.deployments import DeploymentsMixin
+from armguard.emulator.durations import SYNC_TYPES, Durations
+from armguard.emulator.errors import ArmError
+from armguard.emulator.faults import Fault, FaultSet
+from armguard.emulator.ids import ResourceId, ancestors, parse
+from armguard.emulator.locks import DomainResolver, LockTable, referenced_ids
+from armguard.emulator.operations import CANCELED, FAILED, IN_PROGRESS, SUCCEEDED, Operation
+from armguard.emulator.resources import (
+    CREATING,
+    DELETING,
+    UPDATING,
+    Resource,
+    ResourceGroup,
+    Subscription,
+    merge_patch,
+    stored_body,
+)
+from armguard.emulator.scope_locks import LOCK_TYPE, LockStore, ManagementLock, parse_level
+
+DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+DEFAULT_CALLER = "armguard@emulator.local"
+DEFAULT_BASE_URL = "https://127.0.0.1"
+NETWORK_API_VERSION = "2024-05-01"
+RESOURCES_API_VERSION = "2024-03-01"
+GROUP_DELETE_MIN_SECONDS = 5.0
+
+_GROUPS_TYPE = "Microsoft.Resources/resourceGroups"
+_DEPLOYMENTS_TYPE_KEY = "microsoft.resources/deployments"
+_LOCKS_TYPE_KEY = LOCK_TYPE.lower()
+
+
+class ArmState(DeploymentsMixin):
+    """All emulated state: subscriptions, groups, resources, locks, operations, deployments, events."""
+
+    def __init__(self, catalog: Catalog | None = None, clock: VirtualClock | WallClock | None = None,
+                 seed: int = 0, unknown_as: str = "safe"):
+        self.catalog = catalog if catalog is not None else default_catalog()
+        self.clock = clock if clock is not None else VirtualClock()
+        self.seed = seed
+        self.unknown_as = unknown_as
+        self.base_url = DEFAULT_BASE_URL
+        self.default_subscription = DEFAULT_SUBSCRIPTION
+        self.default_caller = DEFAULT_CALLER
+        self._rng = random.Random(seed)  # durations
+        self._fault_rng = random.Random(f"faults:{seed}")
+        self._id_rng = random.Random(f"ids:{seed}")
+        h = f"{self._id_rng.getrandbits(128):032x}"
+        self._guid_prefix = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-"
+        self._guid_count = 0
+        self._order_rng = random.Random(f"order:{seed}")  # start order of steps ready together
+        self.domains = DomainResolver(self.catalog, unknown_as)
+        self.durations = Durations(self.domains, self._rng)
+        self.locks = LockTable()
+        self.scope_locks = LockStore()
+        self.faults = FaultSet()
+        self.activity = ActivityLog(seed)
+        self.subscriptions: dict[str, Subscription] = {}
+        self._known_subscriptions: set[str] = set()  # subscription ids as written, seen before
+        self.groups: dict[str, ResourceGroup] = {}
+        self.resources: dict[str, Resource] = {}
+        self.children: dict[str, dict[str, None]] = {}
+        self.by_group: dict[str, dict[str, None]] = {}
+        self.operations: dict[str, Operation] = {}
+        # (time, sequence, kind, ref): "op" events carry the Operation, others a deployment ref
+        self._events: list[tuple[float, int, str, Any]] = []
+        self._seq = 0
+        self._init_deployments()
+
+    # =========================================================================================
+    # Time
+
+    def settle(self) -> None:
+        """Apply every event due up to `clock.now()`, in time order (ties: first scheduled first)."""
+        events = self._events
+        if not events:
+            return
+        now = self.clock.now()
+        pop = heapq.heappop
+        while events and events[0][0] <= now:
+            t, _, kind, ref = pop(events)
+            self._dispatch(t, kind, ref)
+
+    def next_event_time(self) -> float | None:
+        return self._events[0][0] if self._events else None
+
+    def run_until_idle(self, max_time: float | None = None) -> float:
+        """Advance a VirtualClock event by event until nothing is scheduled (or `max_time`).
+
+        Returns the clock's time. With a WallClock this only settles what is due.
+        """
+        clock = self.clock
+        if not isinstance(clock, VirtualClock):
+            self.settle()
+            return clock.now()
+        events = self._events
+        pop = heapq.heappop
+        while events:
+            t = events[0][0]
+            if max_time is not None and t > max_time:
+                break
+            if t > clock._now:
+                clock._now = t
+            while events and events[0][0] <= t:
+                t2, _, kind, ref = pop(events)
+                self._dispatch(t2, kind, ref)
+        if max_time is not None and clock._now < max_time:
+            clock.advance_to(max_time)
+        return clock.now()
+
+    def _schedule(self, t: float, kind: str, ref: str) -> None:
+        self._seq += 1
+        heapq.heappush(self._events, (t, self._seq, kind, ref))
+
+    def _dispatch(self, t: float, kind: str, ref: Any) -> None:
+        if kind == "op":  # `ref` is the Operation itself
+            op = ref
+            if op.status == IN_PROGRESS and op.end == t:
+                if op.kind == "group_delete":
+                    self._finish_group_delete(op, t)
+                else:
+                    error = op.outcome
+                    self._finish(op, t, FAILED if error else SUCCEEDED, error, direct=True)
+        else:
+            self._dispatch_deployment(t, kind, ref)
+
+    # =========================================================================================
+    # Ids, names, URIs
+
+    def _new_guid(self) -> str:
+        """A GUID: a per-state prefix drawn from the seed, then a bijective scramble of a counter
+        (unique, deterministic, and cheap: operations are made by the hundred thousand)."""
+        self._guid_count += 1
+        return f"{self._guid_prefix}{(self._guid_count * 0x9E3779B97F4B) & 0xFFFFFFFFFFFF:012x}"
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def status_uri_path(self, operation: Operation) -> str:
+        """Path of an operation's status resource (the HTTP layer adds the base URL and api-version)."""
+        if operation.namespace.lower() == "microsoft.network":
+            if operation.location is None:
+                operation.location = self._op_location(parse(operation.resource_id))
+            return (f"/subscriptions/{operation.subscription}/providers/Microsoft.Network/locations/"
+                    f"{operation.location}/operations/{operation.id}")
+        return f"/subscriptions/{operation.subscription}/providers/Microsoft.Resources/operations/{operation.id}"
+
+    def status_uri(self, operation: Operation) -> str:
+        """The full status URI, as quoted in AnotherOperationInProgress messages."""
+        if operation.namespace.lower() == "microsoft.network":
+            version = operation.api_version or NETWORK_API_VERSION
+        else:
+            version = RESOURCES_API_VERSION
+        return f"{self.base_url.rstrip('/')}{self.status_uri_path(operation)}?api-version={version}"
+
+    def _who(self, caller: str | None, correlation_id: str | None) -> tuple[str, str]:
+        return caller or self.default_caller, correlation_id or self._new_guid()
+
+    # =========================================================================================
+    # Subscriptions
+
+    def ensure_subscription(self, subscription_id: str | None = None) -> Subscription:
+        """The subscription, created on first use (None: the default subscription)."""
+        sid = subscription_id or self.default_subscription
+        found = self.subscriptions.get(sid.lower())
+        if found is None:
+            found = self.subscriptions[sid.lower()] = Subscription(sid)
+        return found
+
+    def get_subscription(self, subscription_id: str) -> dict[str, Any]:
+        self.settle()
+        return self.ensure_subscription(subscription_id).view()
+
+    def list_subscriptions(self) -> list[dict[str, Any]]:
+        self.settle()
+        self.ensure_subscription()
+        return [s.view() for s in self.subscriptions.values()]
+
+    # =========================================================================================
+    # Resource groups
+
+    def put_resource_group(self, subscription_id: str, name: str, body: dict[str, Any], *,
+                           caller: str | None = None, correlation_id: str | None = None) -> dict[str, Any]:
+        self.settle()
+        return self._put_group(subscription_id, name, body, self.clock.now(), *self._who(caller, correlation_id))
+
+    def _put_group(self, subscription_id: str, name: str, body: dict[str, Any], now: float, caller: str,
+                   corr: str) -> dict[str, Any]:
+        self.ensure_subscription(subscription_id)
+        gid = f"/subscriptions/{subscription_id}/resourceGroups/{name}"
+        key = gid.lower()
+        opname = "Microsoft.Resources/subscriptions/resourceGroups/write"
+        existing = self.groups.get(key)
+        body = body if isinstance(body, dict) else {}
+        location = body.get("location")
+        try:
+            if existing is not None and existing.state == DELETING:
+                raise E.group_being_deleted(existing.name)
+            self.scope_locks.check_write(existing.id if existing else gid)
+            if existing is None and not isinstance(location, str):
+                raise E.location_required()
+            if existing is not None and isinstance(location, str) and _norm_location(location) != \
+                    _norm_location(existing.location):
+                raise E.invalid_group_location(location, existing.location)
+        except ArmError as e:
+            self._log_rejected(now, opname, gid, subscription_id, name, caller, corr, e)
+            raise
+        tags = body.get("tags")
+        if existing is None:
+            existing = ResourceGroup(subscription_id, name, location, dict(tags) if isinstance(tags, dict) else None,
+                                     body.get("managedBy"))
+            self.groups[key] = existing
+            self.by_group.setdefault(key, {})
+            status = 201
+        else:
+            if isinstance(tags, dict):
+                existing.tags = dict(tags)
+            status = 200
+        op_id = self._new_guid()
+        self.activity.add(now, opname, "Started", None, caller, corr, existing.id, subscription_id, existing.name,
+                          op_id)
+        self.activity.add(now, opname, "Succeeded", status, caller, corr, existing.id, subscription_id,
+                          existing.name, op_id)
+        return existing.view()
+
+    def get_resource_group(self, subscription_id: str, name: str) -> dict[str, Any]:
+        self.settle()
+        return self._group(subscription_id, name).view()
+
+    def _group(self, subscription_id: str, name: str) -> ResourceGroup:
+        found = self.groups.get(f"/subscriptions/{subscription_id}/resourcegroups/{name}".lower())
+        if found is None:
+            raise E.group_not_found(name)
+        return found
+
+    def list_resource_groups(self, subscription_id: str) -> list[dict[str, Any]]:
+        self.settle()
+        prefix = f"/subscriptions/{subscription_id}/".lower()
+        return [g.view() for k, g in self.groups.items() if k.startswith(prefix)]
+
+    def delete_resource_group(self, subscription_id: str, name: str, *, caller: str | None = None,
+                              correlation_id: str | None = None) -> Operation:
+        """Long-running: waits for operations in flight inside the group, then deletes everything in it."""
+        self.settle()
+        now = self.clock.now()
+        caller, corr = self._who(caller, correlation_id)
+        opname = "Microsoft.Resources/subscriptions/resourceGroups/delete"
+        gid = f"/subscriptions/{subscription_id}/resourceGroups/{name}"
+        try:
+            group = self._group(subscription_id, name)
+            if group.delete_op is not None and group.delete_op.status == IN_PROGRESS:
+                return group.delete_op
+            self.scope_locks.check_delete(group.id)
+        except ArmError as e:
+            self._log_rejected(now, opname, gid, subscription_id, name, caller, corr, e)
+            raise
+        group.state = DELETING
+        start_at = now
+        longest = GROUP_DELETE_MIN_SECONDS
+        for key in self.by_group.get(group.key, {}):
+            res = self.resources[key]
+            if res.op is not None and res.op.status == IN_PROGRESS:
+                start_at = max(start_at, res.op.end)
+            if parse(res.id).parent is None:
+                longest = max(longest, self.durations.draw(res.type_key, "delete"))
+        op = Operation(self._new_guid(), "group_delete", "DELETE", group.id, _GROUPS_TYPE, now, start_at + longest,
+                       namespace="Microsoft.Resources", subscription=group.subscription, location=group.location,
+                       caller=caller, correlation_id=corr, seq=self._next_seq())
+        op._state = self
+        group.delete_op = op
+        self.operations[op.id] = op
+        self._seq += 1
+        heapq.heappush(self._events, (op.end, self._seq, "op", op))
+        self.activity.add(now, opname, "Started", None, caller, corr, group.id, subscription_id, group.name, op.id)
+        self.activity.add(now, opname, "Accepted", 202, caller, corr, group.id, subscription_id, group.name, op.id)
+        return op
+
+    def _finish_group_delete(self, op: Operation, t: float) -> None:
+        group = self.groups.get(op.resource_id.lower())
+        op.status = SUCCEEDED
+        op.finished = t
+        if group is not None:
+            for key in list(self.by_group.get(group.key, {})):
+                res = self.resources.get(key)
+                if res is not None and res.op is not None and res.op.status == IN_PROGRESS:
+                    self._finish(res.op, t, CANCELED, {"code": "Canceled", "message": "Operation was canceled."})
+                self._remove_resource(key)
+            prefix = group.key + "/"
+            for lk in [k for k, lock in self.scope_locks.locks.items()
+                       if lock.scope_key == group.key or lock.scope_key.startswith(prefix)]:
+                del self.scope_locks.locks[lk]
+            self._drop_group_deployments(group.key)
+            del self.groups[group.key]
+            self.by_group.pop(group.key, None)
+        self.activity.add(t, "Microsoft.Resources/subscriptions/resourceGroups/delete", SUCCEEDED, 200, op.caller,
+                          op.correlation_id, op.resource_id, op.subscription, parse(op.resource_id).resource_group,
+                          op.id)
+
+    # =========================================================================================
+    # Resources
+
+    def put_resource(self, resource_id: str, body: dict[str, Any], *, api_version: str | None = None,
+                     caller: str | None = None, correlation_id: str | None = None
+                     ) -> tuple[dict[str, Any], Operation | None]:
+        """Create or replace a resource. Returns its view and the long-running operation (None:
+        completed synchronously). Raises ArmError for rejections (conflicts, locks, 404s, faults)."""
+        self.settle()
+        caller, corr = self._who(caller, correlation_id)
+        return self._route_write("PUT", resource_id, body, self.clock.now(), caller, corr, api_version)
+
+    def patch_resource(self, resource_id: str, body: dict[str, Any], *, api_version: str | None = None,
+                       caller: str | None = None, correlation_id: str | None = None
+                       ) -> tuple[dict[str, Any], Operation | None]:
+        """Update a resource with a JSON merge patch of its body (same conflict rules as PUT)."""
+        self.settle()
+        caller, corr = self._who(caller, correlation_id)
+        return self._route_write("PATCH", resource_id, body, self.clock.now(), caller, corr, api_version)
+
+    def delete_resource(self, resource_id: str, *, api_version: str | None = None, caller: str | None = None,
+                        correlation_id: str | None = None) -> Operation | None:
+        """Delete a resource and its children. None when there was nothing to delete (HTTP 204) or it
+        completed synchronously."""
+        self.settle()
+        caller, corr = self._who(caller, correlation_id)
+        rid = parse(resource_id)
+        if rid.type is None and rid.resource_group is not None:
+            return self.delete_resource_group(rid.subscription or "", rid.resource_group, caller=caller,
+                                              correlation_id=corr)
+        if rid.type_key == _LOCKS_TYPE_KEY:
+            self.delete_lock(rid.scope or "", rid.name or "")
+            return None
+        if rid.type_key == _DEPLOYMENTS_TYPE_KEY:
+            self.delete_deployment(rid.scope or "", rid.name or "")
+            return None
+        _, op = self._write("DELETE", rid, None, self.clock.now(), caller, corr, api_version)
+        return op
+
+    def get_resource(self, resource_id: str) -> dict[str, Any]:
+        """The resource's view; 404 ResourceNotFound when it does not exist."""
+        self.settle()
+        rid = parse(resource_id)
+        if rid.type is None and rid.resource_group is not None:
+            return self.get_resource_group(rid.subscription or "", rid.resource_group)
+        if rid.type_key == _LOCKS_TYPE_KEY:
+            return self.get_lock(rid.scope or "", rid.name or "")
+        if rid.type_key == _DEPLOYMENTS_TYPE_KEY:
+            return self.get_deployment(rid.scope or "", rid.name or "")
+        res = self.resources.get(rid.key)
+        if res is None:
+            raise E.resource_not_found(rid.provider_path, rid.resource_group)
+        return res.view(self._shown_state(res))
+
+    def resource_exists(self, resource_id: str) -> bool:
+        self.settle()
+        rid = parse(resource_id)
+        return rid.key in self.resources
+
+    def list_resources(self, subscription_id: str, resource_group: str | None = None,
+                       filter: str | None = None) -> list[dict[str, Any]]:
+        """Top-level resources of a group or subscription (child resources are not listed, as in ARM).
+
+        `filter` understands ARM's `resourceType eq '...'` and `name eq '...'` joined by `and`.
+        """
+        self.settle()
+        conditions = _parse_resource_filter(filter)
+        if resource_group is not None:
+            group = self._group(subscription_id, resource_group)
+            keys: Any = self.by_group.get(group.key, {})
+        else:
+            prefix = f"/subscriptions/{subscription_id}/".lower()
+            keys = [k for k in self.resources if k.startswith(prefix)]
+        out = []
+        for key in keys:
+            res = self.resources[key]
+            rid = parse(res.id)
+            if rid.parent is not None or rid.scope is None or rid.scope.count("/") > 4:
+                continue
+            if not all(_filter_match(res, f, v) for f, v in conditions):
+                continue
+            out.append(res.view(self._shown_state(res)))
+        return out
+
+    def _shown_state(self, res: Resource) -> str:
+        """A Succeeded resource held as the lock domain of another resource's write shows Updating
+        (a subnet write leaves its VNet Updating)."""
+        if res.state == SUCCEEDED and res.op is None:
+            holder = self.locks.exclusive.get(res.key)
+            if holder is not None and holder.status == IN_PROGRESS:
+                return UPDATING
+        return res.state
+
+    def _route_write(self, method: str, resource_id: str, body: Any, now: float, caller: str, corr: str,
+                     api_version: str | None) -> tuple[dict[str, Any], Operation | None]:
+        rid = parse(resource_id)
+        if rid.type is None:
+            if rid.resource_group is not None and method == "PUT":
+                return self._put_group(rid.subscription or "", rid.resource_group, body, now, caller, corr), None
+            raise E.invalid_resource_id(resource_id)
+        if rid.type_key == _LOCKS_TYPE_KEY and method == "PUT":
+            return self._put_lock(rid.scope or "", rid.name or "", body, now, caller, corr), None
+        if rid.type_key == _DEPLOYMENTS_TYPE_KEY and method == "PUT":
+            view, op = self._put_deployment(rid.scope or "", rid.name or "", body, now, caller, corr)
+            return view, op
+        return self._write(method, rid, body, now, caller, corr, api_version)
+
+    def _write(self, method: str, rid: ResourceId, body: Any, now: float, caller: str, corr: str,
+               api_version: str | None, deployment: str | None = None, step: int | None = None,
+               view: bool = True, owned: bool = False) -> tuple[dict[str, Any] | None, Operation | None]:
+        """The one path every mutation takes (API requests and deployment steps alike).
+
+        `view=False` skips building the returned view (deployments do not need it); `owned=True`
+        says the body is a fresh dict nobody else holds (no defensive copy).
+        """
+        tkey = rid.type_key
+        try:
+            existing, new_body, ex, sh, _, victims = self._admit(method, rid, body, tkey, owned)
+        except ArmError as e:
+            opname = f"{rid.type}/delete" if method == "DELETE" else f"{rid.type}/write"
+            self._log_rejected(now, opname, rid.id, rid.subscription, rid.resource_group, caller, corr, e)
+            raise
+        if existing is None and method == "DELETE":
+            return {}, None  # nothing to delete: 204
+        op_id = self._new_guid()
+        for victim in victims:
+            self._supersede(victim, now, rid, method, op_id)
+        display_id = existing.id if existing is not None else rid.id
+        # -- resource record
+        if method == "DELETE":
+            existing.state = DELETING  # type: ignore[union-attr]
+            res = existing
+            kind = "delete"
+        elif existing is None:
+            res = Resource(rid.id, rid.key, rid.type, new_body, CREATING, now, rid.group_key, api_version,
+                           rid.type_key)
+            self._add_resource(res, rid)
+            kind = "create"
+        else:
+            noop = method == "PUT" and existing.state == SUCCEEDED and existing.body == new_body
+            existing.body = new_body
+            existing.state = UPDATING
+            existing.changed = now
+            if api_version:
+                existing.api_version = api_version
+            res = existing
+            kind = "noop" if noop else "update"
+        assert res is not None
+        # -- synchronous types complete at once and hold nothing
+        if tkey in SYNC_TYPES:
+            opname = f"{rid.type}/delete" if method == "DELETE" else f"{rid.type}/write"
+            self.activity.add(now, opname, "Started", None, caller, corr, display_id, rid.subscription,
+                              rid.resource_group, op_id)
+            self.activity.add(now, opname, SUCCEEDED, 200 if kind != "create" else 201, caller, corr, display_id,
+                              rid.subscription, rid.resource_group, op_id)
+            if method == "DELETE":
+                self._remove_resource(res.key)
+                return {}, None
+            res.state = SUCCEEDED
+            return (res.view() if view else None), None
+        # -- asynchronous: draw the duration, apply start faults
+        duration = self.durations.draw(tkey, kind)
+        outcome: dict[str, Any] | None = None
+        supersedable = False
+        if self.faults.faults:
+            for f in self.faults.firing("start", tkey, rid.key, method, self._fault_rng):
+                if f.kind == "slow":
+                    duration *= f.multiplier
+                elif f.kind == "superseded":
+                    supersedable = True
+                elif f.kind == "fail" and outcome is None:
+                    outcome = {"code": f.code or "InternalServerError",
+                               "message": f.message or "The operation failed."}
+                elif f.kind == "stuck":
+                    limit = f.timeout if f.timeout is not None else self.durations.timeout(tkey)
+                    duration = limit
+                    outcome = {"__timeout__": limit}
+        self._seq += 1
+        op = Operation(op_id, "delete" if method == "DELETE" else "write", method, display_id, res.type, now,
+                       now + duration, rid.namespace or "", rid.subscription or "", None, api_version, caller, corr,
+                       self._seq, ex, sh, kind == "create", deployment, step, self)
+        if outcome is not None:
+            if "__timeout__" in outcome:
+                outcome = E.timed_out(op.name, op.id, display_id, outcome["__timeout__"])
+            op.outcome = outcome
+        if supersedable:
+            op.supersedable = True
+        if kind == "noop":
+            op.body_changed = False
+        res.op = op
+        self.locks.acquire(op)
+        self.operations[op_id] = op
+        self._seq += 1
+        heapq.heappush(self._events, (op.end, self._seq, "op", op))
+        self.activity.events.append(op)  # stands for its Started, Accepted and end events
+        if method == "DELETE":
+            return {}, op
+        return (res.view() if view else None), op
+
+    def _admit(self, method: str, rid: ResourceId, body: Any, tkey: str, owned: bool = False):
+        """Every check a write passes before it is accepted; raises the ArmError that rejects it."""
+        if rid.subscription not in self._known_subscriptions and rid.subscription is not None:
+            self.ensure_subscription(rid.subscription)
+            self._known_subscriptions.add(rid.subscription)
+        gkey = rid.group_key
+        if gkey is not None:
+            group = self.groups.get(gkey)
+            if group is None:
+                raise E.group_not_found(rid.resource_group or "")
+            if group.state == DELETING:
+                raise E.group_being_deleted(group.name)
+        existing = self.resources.get(rid.key)
+        if method == "DELETE":
+            if existing is None:
+                return None, None, (), (), frozenset(), ()
+            new_body = existing.body
+        elif method == "PATCH":
+            if existing is None:
+                raise E.resource_not_found(rid.provider_path, rid.resource_group)
+            new_body = merge_patch(existing.body, stored_body(body))
+        else:
+            if not isinstance(body, dict):
+                raise E.invalid_request("The request content was invalid and could not be deserialized.")
+            new_body = body if owned else stored_body(body)
+        if rid.parent_key is not None and method != "DELETE" and rid.parent_key not in self.resources:
+            raise E.parent_not_found(parse(rid.parent).name or rid.parent)
+        if self.scope_locks.locks:
+            if method == "DELETE":
+                self.scope_locks.check_delete(existing.id if existing else rid.id)
+            else:
+                self.scope_locks.check_write(rid.id)
+        if self.faults.faults:
+            for f in self.faults.firing("request", tkey, rid.key, method, self._fault_rng):
+                raise self._fault_error(f, rid, new_body)
+        ex, sh, referenced = self.domains.keys(rid.id, rid.key, tkey, new_body)
+        victims: tuple[Operation, ...] = ()
+        hit = self.locks.conflict(ex, sh)
+        if hit is not None:
+            victims = self._supersede_candidates(rid, ex, sh)
+            if not victims:
+                raise self._conflict_error(rid, hit[0], hit[1], referenced)
+        if method != "DELETE" and tkey.startswith("microsoft.network/"):
+            refs = referenced_ids(new_body)
+            if refs:
+                own = {rid.key, *(a.lower() for a in ancestors(rid.id))}
+                for ref in refs:
+                    k = ref.strip().rstrip("/").lower()
+                    if k in own:
+                        continue
+                    target = self.resources.get(k)
+                    if target is not None and target.op is not None and target.op.status == IN_PROGRESS:
+                        raise E.referenced_not_provisioned(target.id, rid.id, target.state, target.op.name)
+        return existing, new_body, ex, sh, referenced, victims
+
+    def _supersede_candidates(self, rid: ResourceId, ex: tuple[str, ...], sh: tuple[str, ...]
+                              ) -> tuple[Operation, ...]:
+        """In-flight operations this write may cancel instead of being rejected: all conflicting
+        ones must be `superseded`-faulted operations on this resource or one of its descendants."""
+        conflicts = self.locks.all_conflicts(ex, sh)
+        victims = []
+        for holder, _ in conflicts:
+            target = holder.resource_id.lower()
+            if not holder.supersedable or holder.kind != "write":
+                return ()
+            if target != rid.key and rid.key not in (a.lower() for a in ancestors(holder.resource_id)):
+                return ()
+            victims.append(holder)
+        return tuple(victims)
+
+    def _supersede(self, victim: Operation, now: float, rid: ResourceId, method: str, new_op_id: str) -> None:
+        verb = "Delete" if method == "DELETE" else "Put"
+        from armguard.emulator.ids import singular
+
+        leaf = singular(rid.type.rsplit("/", 1)[-1]) if rid.type else "Resource"
+        by_name = f"{verb}{leaf[:1].upper()}{leaf[1:]}Operation"
+        self._finish(victim, now, CANCELED, E.superseded(victim.name, victim.id, by_name, new_op_id))
+
+    def _conflict_error(self, rid: ResourceId, holder: Operation, key: str, referenced: frozenset[str]) -> ArmError:
+        ns = (rid.namespace or "").lower()
+        held = self.resources.get(key)
+        held_id = held.id if held is not None else key
+        if ns == "microsoft.network":
+            if key != rid.key:
+                is_ancestor = key in (a.lower() for a in ancestors(rid.id))
+                on_key = holder.resource_id.lower() == key
+                if key in referenced or (is_ancestor and on_key):
+                    state = held.state if held is not None and held.op is holder else UPDATING
+                    if state not in (CREATING, UPDATING, DELETING):
+                        state = UPDATING
+                    return E.referenced_not_provisioned(held_id, rid.id, state, holder.name)
+            return E.another_operation_in_progress(self.status_uri(holder))
+        if ns == "microsoft.web":
+            farm = (holder.type.lower().startswith("microsoft.web/serverfarms"))
+            kind = "Create" if holder.creating else ("Delete" if holder.method == "DELETE" else "Update")
+            from armguard.emulator.clock import us_time
+
+            return E.app_service_conflict("web hosting plan" if farm else "site", 1 if farm else 3, holder.id, kind,
+                                          us_time(self.clock.epoch, holder.start), holder.correlation_id)
+        if ns == "microsoft.cognitiveservices":
+            parent = rid.parent or held_id
+            parent_res = self.resources.get(parent.lower())
+            return E.request_conflict(parent_res.id if parent_res else parent)
+        if ns == "microsoft.containerservice":
+            target = self.resources.get(holder.resource_id.lower())
+            state = target.state if target is not None else UPDATING
+            return E.aks_operation_not_allowed(parse(holder.resource_id).name or "", state)
+        if ns == "microsoft.storage":
+            return E.storage_operation_in_progress()
+        return E.generic_conflict(held_id, self.status_uri(holder))
+
+    def _fault_error(self, f: Fault, rid: ResourceId, body: Any) -> ArmError:
+        if f.kind == "throttle":
+            retry = f.retry_after if f.retry_after is not None else 10.0
+            if f.code is not None:
+                return ArmError(f.status or 429, f.code, f.message or "The request is being throttled.",
+                                retry_after=retry)
+            refs = [r for r in referenced_ids(body) if r.lower() != rid.key]
+            referenced = refs[0] if refs else (rid.parent or rid.id)
+            ref_type = parse(referenced).type if parse(referenced).type else rid.type
+            from armguard.emulator.ids import singular
+
+            leaf = singular((ref_type or "Resource").rsplit("/", 1)[-1])
+            return E.referenced_not_provisioned(referenced, rid.id, UPDATING,
+                                                f"Put{leaf[:1].upper()}{leaf[1:]}Operation", retry)
+        if f.kind == "server_error":
+            status = f.status or 503
+            code = f.code or ("ServiceUnavailable" if status == 503 else "InternalServerError")
+            message = f.message or ("The service is unavailable, try again later." if status == 503
+                                    else "The server encountered an internal error. Please retry the request.")
+            return ArmError(status, code, message, retry_after=f.retry_after if f.retry_after is not None else 5.0)
+        return ArmError(f.status or 400, f.code or "InternalServerError", f.message or "The operation failed.",
+                        retry_after=f.retry_after)
+
+    def _op_location(self, rid: ResourceId) -> str:
+        """The region of the resource (or its nearest located ancestor, or its group)."""
+        res = self.resources.get(rid.key)
+        loc = res.location if res is not None else None
+        if loc is None:
+            for a in ancestors(rid.id):
+                parent = self.resources.get(a.lower())
+                if parent is not None and parent.location:
+                    loc = parent.location
+                    break
+        if loc is None and rid.group_key is not None:
+            group = self.groups.get(rid.group_key)
+            loc = group.location if group is not None else None
+        return _norm_location(loc or "global")
+
+    def _add_resource(self, res: Resource, rid: ResourceId) -> None:
+        self.resources[res.key] = res
+        if rid.parent is not None:
+            self.children.setdefault(rid.parent.lower(), {})[res.key] = None
+        if res.group_key is not None:
+            self.by_group.setdefault(res.group_key, {})[res.key] = None
+
+    def _remove_resource(self, key: str) -> None:
+        res = self.resources.pop(key, None)
+        if res is None:
+            return
+        for child in list(self.children.pop(key, {})):
+            self._remove_resource(child)
+        parent = parse(res.id).parent
+        if parent is not None:
+            siblings = self.children.get(parent.lower())
+            if siblings is not None:
+                siblings.pop(key, None)
+        if res.group_key is not None:
+            members = self.by_group.get(res.group_key)
+            if members is not None:
+                members.pop(key, None)
+        if self.scope_locks:
+            prefix = key + "/"
+            for lk in [k for k, lock in self.scope_locks.locks.items()
+                       if lock.scope_key == key or lock.scope_key.startswith(prefix)]:
+                del self.scope_locks.locks[lk]
+
+    def _finish(self, op: Operation, t: float, status: str, error: dict[str, Any] | None,
+                direct: bool = False) -> None:
+        """An operation reaches a terminal state: release its locks, update its resource, log, notify
+        its deployment (`direct`: now, from an event; otherwise through an event at `t`)."""
+        op.status = status
+        op.finished = t
+        op.error = error
+        self.locks.release(op)
+        key = op.resource_id.lower()
+        res = self.resources.get(key)
+        if res is not None and res.op is op:
+            res.op = None
+            res.changed = t
+            if status == SUCCEEDED:
+                if op.method == "DELETE":
+                    self._remove_resource(key)
+                else:
+                    res.state = SUCCEEDED
+            else:
+                res.state = FAILED if status == FAILED else CANCELED
+        if op.deployment is not None:
+            if direct:
+                self._step_done(op.deployment, op.step, op, t)  # type: ignore[arg-type]
+            else:
+                self._operation_done(op, t, False)
+
+    def _log_rejected(self, now: float, opname: str, resource_id: str, subscription: str | None,
+                      group: str | None, caller: str, corr: str, e: ArmError) -> None:
+        op_id = self._new_guid()
+        self.activity.add(now, opname, "Started", None, caller, corr, resource_id, subscription, group, op_id)
+        self.activity.add(now, opname, FAILED, e.status, caller, corr, resource_id, subscription, group, op_id,
+                          e.error())
+
+    # =========================================================================================
+    # Operations and the activity log
+
+    def operation(self, operation_id: str) -> Operation:
+        self.settle()
+        op = self.operations.get(operation_id) or self.operations.get(operation_id.lower())
+        if op is None:
+            raise E.operation_not_found(operation_id)
+        return op
+
+    def activity_log(self, subscription_id: str, start: Any = None, end: Any = None,
+                     resource_group: str | None = None) -> list[dict[str, Any]]:
+        """Events with start <= eventTimestamp <= end (virtual seconds, datetimes or ISO strings),
+        newest first, as Azure Monitor returns them."""
+        self.settle()
+        epoch = self.clock.epoch
+        return self.activity.query(epoch, subscription_id, parse_time(epoch, start), parse_time(epoch, end),
+                                   resource_group)
+
+    # =========================================================================================
+    # Management locks
+
+    def put_lock(self, scope: str, name: str, body: dict[str, Any], *, caller: str | None = None,
+                 correlation_id: str | None = None) -> dict[str, Any]:
+        self.settle()
+        return self._put_lock(scope, name, body, self.clock.now(), *self._who(caller, correlation_id))
+
+    def _put_lock(self, scope: str, name: str, body: Any, now: float, caller: str, corr: str) -> dict[str, Any]:
+        scope = scope.rstrip("/")
+        lock_id = f"{scope}/providers/{LOCK_TYPE}/{name}"
+        opname = f"{LOCK_TYPE}/write"
+        try:
+            target = parse(scope)
+            self.ensure_subscription(target.subscription)
+            self._require_scope(target)
+            level, notes, owners = parse_level(body)
+        except ArmError as e:
+            self._log_rejected(now, opname, lock_id, _sub_of(scope), _group_of(scope), caller, corr, e)
+            raise
+        existing = self.scope_locks.locks.get(lock_id.lower())
+        lock = ManagementLock(existing.scope if existing else scope, existing.name if existing else name, level,
+                              notes, owners)
+        self.scope_locks.locks[lock.key] = lock
+        op_id = self._new_guid()
+        self.activity.add(now, opname, "Started", None, caller, corr, lock.id, target.subscription,
+                          target.resource_group, op_id)
+        self.activity.add(now, opname, SUCCEEDED, 200 if existing else 201, caller, corr, lock.id, target.subscription,
+                          target.resource_group, op_id)
+        return lock.view()
+
+    def _require_scope(self, target: ResourceId) -> None:
+        if target.type is None and target.resource_group is not None:
+            group = self.groups.get(target.key)
+            if group is None:
+                raise E.group_not_found(target.resource_group)
+        elif target.type is not None and target.key not in self.resources:
+            raise E.resource_not_found(target.provider_path, target.resource_group)
+
+    def get_lock(self, scope: str, name: str) -> dict[str, Any]:
+        self.settle()
+        lock = self.scope_locks.locks.get(f"{scope.rstrip('/')}/providers/{LOCK_TYPE}/{name}".lower())
+        if lock is None:
+            raise E.lock_not_found(name)
+        return lock.view()
+
+    def delete_lock(self, scope: str, name: str, *, caller: str | None = None,
+                    correlation_id: str | None = None) -> None:
+        self.settle()
+        now = self.clock.now()
+        caller, corr = self._who(caller, correlation_id)
+        lock = self.scope_locks.locks.pop(f"{scope.rstrip('/')}/providers/{LOCK_TYPE}/{name}".lower(), None)
+        if lock is not None:
+            op_id = self._new_guid()
+            opname = f"{LOCK_TYPE}/delete"
+            self.activity.add(now, opname, "Started", None, caller, corr, lock.id, _sub_of(scope), _group_of(scope),
+                              op_id)
+            self.activity.add(now, opname, SUCCEEDED, 200, caller, corr, lock.id, _sub_of(scope), _group_of(scope),
+                              op_id)
+
+    def list_locks(self, scope: str) -> list[dict[str, Any]]:
+        """Locks at and above the scope (inherited) and below it, as ARM's list calls return them."""
+        self.settle()
+        key = scope.rstrip("/").lower()
+        found = self.scope_locks.at_or_above(key) + self.scope_locks.below(key)
+        return [lk.view() for lk in dict.fromkeys(found)]
+
+    # =========================================================================================
+    # Faults
+
+    def inject(self, fault: Fault) -> None:
+        self.faults.add(fault)
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    # =========================================================================================
+    # Persistence
+
+    def to_json(self) -> dict[str, Any]:
+        from armguard.emulator.persistence import dump
+
+        self.settle()
+        return dump(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], clock: VirtualClock | WallClock | None = None,
+                  catalog: Catalog | None = None) -> ArmState:
+        from armguard.emulator.persistence import load
+
+        return load(cls, data, clock, catalog)
+
+
+def _norm_location(location: str) -> str:
+    return location.replace(" ", "").lower()
+
+
+def _sub_of(scope: str) -> str | None:
+    parts = scope.strip("/").split("/")
+    return parts[1] if len(parts) >= 2 and parts[0].lower() == "subscriptions" else None
+
+
+def _group_of(scope: str) -> str | None:
+    parts = scope.strip("/").split("/")
+    return parts[3] if len(parts) >= 4 and parts[2].lower() == "resourcegroups" else None
+
+
+def _parse_resource_filter(text: str | None) -> list[tuple[str, str]]:
+    if not text or not text.strip():
+        return []
+    out = []
+    for clause in text.split(" and "):
+        parts = clause.strip().split(None, 2)
+        if len(parts) != 3 or parts[1].lower() != "eq":
+            raise E.invalid_request(f"Unsupported $filter '{text}'. Supported: resourceType eq '<type>', "
+                                    "name eq '<name>', joined by 'and'.")
+        field, _, value = parts
+        value = value.strip()
+        if value.startswith("'") and value.endswith("'"):
+            value = value[1:-1].replace("''", "'")
+        if field.lower() not in ("resourcetype", "name", "location"):
+            raise E.invalid_request(f"Unsupported $filter field '{field}'.")
+        out.append((field.lower(), value))
+    return out
+
+
+def _filter_match(res: Resource, field: str, value: str) -> bool:
+    if field == "resourcetype":
+        return res.type.lower() == value.lower()
+    if field == "name":
+        return res.name.lower() == value.lower()
+    return _norm_location(res.location or "") == _norm_location(value)
