@@ -9,9 +9,21 @@
 Every public method first applies everything due up to `clock.now()` (`settle()`), so a server on
 a `WallClock` needs no background thread. Nothing here does I/O.
 
+API (mutating methods take `caller=` and `correlation_id=`): resources (`put_resource`,
+`patch_resource`, `get_resource`, `delete_resource`, `list_resources`, `resource_exists`), groups
+(`put_resource_group`, `get_resource_group`, `delete_resource_group`, `list_resource_groups`),
+subscriptions (`ensure_subscription`, `get_subscription`, `list_subscriptions`), deployments
+(`put_deployment`, `deploy_graph`, `get_deployment`, `list_deployments`, `cancel_deployment`,
+`delete_deployment`, `validate_deployment`, `list_deployment_operations`; see `deployments`),
+management locks (`put_lock`, `get_lock`, `delete_lock`, `list_locks`), `operation(id)`,
+`status_uri_path(op)` / `status_uri(op)` (with `base_url`), `activity_log`, time (`settle`,
+`next_event_time`, `run_until_idle`), faults (`inject`, `clear_faults`), persistence (`to_json`,
+`from_json`). Rejections raise `errors.ArmError`.
+
 Operations hold lock domains (see `locks`) until they are terminal; a conflicting write is rejected,
 never queued, with the provider's real error (see `errors`). Durations come from the catalog (see
-`durations`); faults from `inject` (see `faults`); deployments from `deployments` and `engine`.
+`durations`); faults from `inject` (see `faults`); deployments from `deployments`, `plan`,
+`plan_bicep` and `engine`; the clocks and timestamp epochs from `clock`.
 """
 
 from __future__ import annotations
