@@ -16,7 +16,7 @@ from typing import Any
 
 from armguard.arm.evaluator import EvalContext, EvaluationError, evaluate, evaluate_expr
 from armguard.arm.expressions import Call, ExpressionError, parse_template_string
-from armguard.arm.graph_modules import DeploymentModules, deps_of, json_kind, text_of
+from armguard.arm.graph_modules import DeploymentModules, deps_of, text_of
 from armguard.arm.graph_refs import (
     ResourceIndex,
     flatten,
@@ -35,6 +35,7 @@ from armguard.arm.template import (
     field_value,
     format_path,
     get_field,
+    json_kind,
 )
 from armguard.errors import ArmguardError
 from armguard.model import Dependency, DeploymentGraph, Diagnostic, Loop, Node
