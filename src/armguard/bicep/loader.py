@@ -152,7 +152,10 @@ class _Loader:
         env: dict[str, Any] = {}
         loop = None
         if decl.loop is not None:
-            loop, env = self.loop(model, decl)
+            iterations = self.iterations(model, decl)
+            loop, env = self.loop(model, decl, iterations)
+        else:
+            iterations = None
         condition = self.condition(model, decl, env)
         body = decl.body
         name = _plain(ev.eval(body.get("name"), env)) if body is not None and body.get("name") is not None else None
@@ -178,7 +181,6 @@ class _Loader:
         )
         if body is not None:
             node.properties_loader = lambda: _plain(ev.eval(_without(body, ("name", "parent", "scope", "dependsOn")), env))
-        iterations = self.iterations(model, decl) if loop is not None else None
         if iterations is not None and len(iterations) <= _MAX_INSTANCES and body is not None \
                 and body.get("name") is not None:
             node.instance_names = [
@@ -191,7 +193,7 @@ class _Loader:
                     self.segments(model, decl, self.loop_env(decl, item, i), 0) for i, item in iterations
                 ]
         if decl.kind == "module":
-            self.attach_module(model, decl, node, graph, path, stack, env)
+            self.attach_module(model, decl, node, graph, path, stack, env, iterations)
         return node
 
     def segments(self, model: SemanticModel, decl: Declaration, env: dict[str, Any], depth: int) -> list[Any]:
@@ -238,26 +240,19 @@ class _Loader:
             return True
         return unknown[0] if len(unknown) == 1 else merge_unknown("condition", *unknown)
 
-    def loop(self, model: SemanticModel, decl: Declaration) -> tuple[Loop, dict[str, Any]]:
+    def loop(self, model: SemanticModel, decl: Declaration,
+             iterations: list[tuple[int, Any]] | None) -> tuple[Loop, dict[str, Any]]:
         ev = model.evaluator
         f = decl.loop
         assert f is not None
         items = ev.eval(f.iterable, {})
-        count = None
-        known_items = None
-        if isinstance(items, list):
-            if f.condition is None:
-                count = len(items)
-            known_items = items
+        count = len(iterations) if iterations is not None else None
+        known_items = items if isinstance(items, list) else None
         batch = None
         bdec = decl.decl.decorator("batchSize")
         if bdec is not None and bdec.call.args:
             b = ev.eval(bdec.call.args[0], {})
             batch = b if isinstance(b, int) and not isinstance(b, bool) else None
-        if f.condition is not None and isinstance(items, list):
-            kept = self.iterations(model, decl)
-            if kept is not None:
-                count = len(kept)
         loop = Loop(name=decl.symbol, count=count, mode="serial" if bdec is not None else "parallel",
                     batch_size=batch, item=f.item, index=f.index,
                     items=_plain(known_items) if known_items is not None else None,
@@ -299,7 +294,8 @@ class _Loader:
         return env
 
     def attach_module(self, model: SemanticModel, decl: Declaration, node: Node, graph: DeploymentGraph,
-                      path: Path, stack: tuple[Path, ...], env: dict[str, Any]) -> None:
+                      path: Path, stack: tuple[Path, ...], env: dict[str, Any],
+                      iterations: list[tuple[int, Any]] | None) -> None:
         st = decl.decl
         assert isinstance(st, s.ModuleDecl)
         ref = st.path.value
@@ -351,7 +347,6 @@ class _Loader:
         node.module_loader = load
         if not self.lazy:
             _ = node.module
-        iterations = self.iterations(model, decl) if decl.loop is not None else None
         if iterations is not None and 1 < len(iterations) <= _MAX_INSTANCE_MODULES:
 
             def load_instances() -> list[DeploymentGraph | None]:
