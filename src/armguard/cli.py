@@ -29,7 +29,32 @@ def load_any(path: str, params: str | None = None) -> DeploymentGraph:
     raise ArmguardError("unsupported file type (expected .bicep, .bicepparam or .json)", path=path)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Subcommands that live in their own modules, imported only when invoked (keeps `lint` start-up lean).
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "plan": ("armguard.plan.cli", "plan"),
+    "emulator": ("armguard.emulator.cli", "emulator"),
+    "lock": ("armguard.guard.lock_cli", "lock"),
+    "diagnose": ("armguard.diagnose.cli", "diagnose"),
+    "simulate": ("armguard.plan.simulate_cli", "simulate"),
+    "wait": ("armguard.guard.wait_cli", "wait"),
+    "retry": ("armguard.guard.retry_cli", "retry"),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY_COMMANDS:
+            import importlib
+
+            module, attr = LAZY_COMMANDS[name]
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="armguard")
 def cli() -> None:
     """Keep Azure Resource Manager deployments free of operation conflicts."""
@@ -85,19 +110,6 @@ def lint(paths: tuple[str, ...], fmt: str, fail_on: str, fix: bool, diff: bool, 
     threshold = level_rank(fail_on)
     if any(level_rank(f.level) >= threshold for r in results for f in r.findings):
         sys.exit(1)
-
-
-def _register_subcommands() -> None:
-    from armguard.emulator.cli import emulator
-    from armguard.guard.lock_cli import lock
-    from armguard.plan.cli import plan
-
-    cli.add_command(plan)
-    cli.add_command(emulator)
-    cli.add_command(lock)
-
-
-_register_subcommands()
 
 
 def render_inspect_text(data: dict) -> str:

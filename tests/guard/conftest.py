@@ -171,3 +171,31 @@ def azurite_blob_factory(tmp_path: Path):
     finally:
         for instance in started:
             instance.stop()
+
+
+# -- the ARM emulator, for the run-time guard (wait, retry policy, retry, deploy) -----------------
+
+CALLER = "pipeline@contoso.com"
+
+
+@pytest.fixture(scope="session")
+def ca_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("emulator-ca")
+
+
+@pytest.fixture
+def arm(ca_dir):
+    """An emulator at 1/1000 of real time: a 6-minute hub takes 0.36 s."""
+    from armguard.emulator import Emulator
+
+    with Emulator(time_scale=0.001, seed=1, ca_dir=ca_dir, caller=CALLER) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def arm_env(arm, monkeypatch):
+    """Point armguard's commands at the emulator through the environment, as users do."""
+    monkeypatch.setenv("ARMGUARD_ARM_ENDPOINT", arm.endpoint)
+    monkeypatch.setenv("ARMGUARD_CA_BUNDLE", arm.ca_bundle)
+    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", arm.subscription_id)
+    return arm

@@ -266,3 +266,16 @@ def test_az_layout_three_levels_of_glued_details() -> None:
     assert info.resource_id == f"{RG}/rg-a/providers/Microsoft.Network/virtualNetworks/vnet-a"
     assert info.deployment_name == "outer"
     assert info.correlation_id == "4f1d2c3b-5a6e-4b7c-8d9e-0f1a2b3c4d5e"        # additionalInfo ActivityId
+
+
+def test_az_error_line_cut_short_still_parses() -> None:
+    uri = ("https://management.azure.com/subscriptions/s/providers/Microsoft.Network/locations/westeurope/"
+           "operations/1b6f5c4e-0000-4000-8000-000000000001?api-version=2020-05-01")
+    one_line = ("ERROR: (AnotherOperationInProgress) Another operation on this or dependent resource is in "
+                f"progress. To retrieve status of the operation use uri: {uri}.")
+    info = parse_error(one_line)
+    assert info is not None and (info.code, info.status_uri, info.source_format) == (
+        "AnotherOperationInProgress", uri, "az")
+    cut = parse_error(one_line + "\nCode: AnotherOperationInProgress\n")
+    assert cut is not None and cut.status_uri == uri
+    assert parse_error("ERROR: (ScopeLocked) The scope is locked.").category == "fatal"

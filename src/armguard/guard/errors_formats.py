@@ -66,6 +66,7 @@ def expand_terraform_json(text: str) -> tuple[str, bool]:
 _AZ_CODE_LINE = re.compile(r"(?m)^Code: ([^\s\"][^\n\"]{0,200}?)[ \t]*\nMessage: ")
 _AZ_GLUE = re.compile(r"(?<=[^\t])\t\(([A-Za-z][\w.\-]*)\) ")
 _AZ_TYPE_INFO = re.compile(r"\s*Type: ([^\n]*)\nInfo: ")
+_AZ_ONE_LINE = re.compile(r"(?m)^ERROR: \(([A-Za-z][\w.\-]*)\) ([^\n]+)")
 _AZ_LEGACY_CLOUD = re.compile(r"(?m)Azure Error: ([A-Za-z][\w.\-]*)[ \t]*\nMessage: ([^\n]*)")
 _AZ_DEPLOYMENT_FAILED = re.compile(r"Deployment failed\. Correlation ID: (" + GUID + r")\.[ \t]*([^\n]*)")
 _AZ_INVALID_STATUS = re.compile(r"Operation returned an invalid status '([^'\n]{1,60})'")
@@ -290,6 +291,14 @@ def parse_az_blocks(text: str, budget: Budget) -> list[Finding]:
         fmt = "az" if "ERROR:" in prefix or "ERROR:" in text[max(0, start - 8):start] else "sdk"
         findings.append(Finding(fmt=fmt, roots=[node], start=start, end=end))
         last_end = end
+    covered = [(f.start, f.end) for f in findings]
+    for match in _AZ_ONE_LINE.finditer(text) if "ERROR: (" in text else ():
+        # `ERROR: (Code) Message` alone: az output cut short (log tails, one-line summaries).
+        if any(start <= match.start() < end for start, end in covered) or not budget.take():
+            continue
+        node = Node(code=match.group(1), message=match.group(2).strip() or None)
+        expand_message(node, budget, 0)
+        findings.append(Finding(fmt="az", roots=[node], start=match.start(), end=match.end()))
     for match in _AZ_LEGACY_CLOUD.finditer(text) if "Azure Error: " in text else ():
         findings.append(Finding(fmt="az", roots=[Node(code=match.group(1), message=match.group(2).strip() or None)],
                                 start=match.start(), end=match.end()))
