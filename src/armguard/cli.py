@@ -38,6 +38,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("armguard.plan.simulate_cli", "simulate"),
     "wait": ("armguard.guard.wait_cli", "wait"),
     "retry": ("armguard.guard.retry_cli", "retry"),
+    "deploy": ("armguard.guard.deploy_cli", "deploy"),
 }
 
 

@@ -33,7 +33,7 @@ def test_wait_on_the_status_uri_until_the_holder_succeeds(arm, hub) -> None:
 
 def test_wait_on_a_resource_id(arm, hub) -> None:
     holder, _ = start_holder(arm, hub, HOLDER_SECONDS)
-    done = armguard(arm, "wait", "--id", holder, "--poll-min", "0.05s")
+    done = armguard(arm, "wait", "--id", holder, "--poll-min", "0.05s", "--poll-max", "0.2s")
     assert done.returncode == 0, done.stderr
     assert "virtualHubs/hub/bgpConnections/p1" in done.stderr
     assert "Creating" in done.stderr  # the progress line named its state while it ran
@@ -60,7 +60,7 @@ def test_wait_for_a_deployment_that_fails_exits_1(arm) -> None:
     with DeploymentsMgmtClient(arm.credential, arm.subscription_id, **arm.client_kwargs()) as deployments:
         deployments.deployments.begin_create_or_update("rg-bgp", "bgp", {"properties": {
             "mode": "Incremental", "template": template}}, **POLL)
-    done = armguard(arm, "wait", "--deployment", "bgp", "-g", "rg-bgp", "--poll-min", "0.05s")
+    done = armguard(arm, "wait", "--deployment", "bgp", "-g", "rg-bgp", "--poll-min", "0.05s", "--poll-max", "0.2s")
     assert done.returncode == 1, done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("armguard wait: deployment bgp ended Failed")
     quiet = armguard(arm, "wait", "-g", "rg-bgp", "--poll-min", "0.05s")

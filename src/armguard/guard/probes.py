@@ -126,6 +126,16 @@ class ApiVersions:
                 self._known[f"{ref.namespace}/{entry['resourceType']}".lower()] = max(versions)
 
 
+def retry_after_of(response: RawResponse) -> float | None:
+    """The server's poll advice in seconds: retry-after-ms / x-ms-retry-after-ms (as azure-core reads
+    them, for waits below a second), else Retry-After."""
+    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
+        millis = parse_retry_after(response.header(name))
+        if millis is not None:
+            return millis / 1000.0
+    return parse_retry_after(response.header("Retry-After"))
+
+
 def _error_message(body: Any) -> str | None:
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         return str(body["error"].get("message") or "")
@@ -147,7 +157,7 @@ def _fail(response: RawResponse, what: str) -> ArmguardError:
 def probe_operation(conn: ArmConnection, url: str) -> Observation:
     """An async operation's status URI (Azure-AsyncOperation or Location semantics)."""
     response = conn.get(url)
-    retry_after = parse_retry_after(response.header("Retry-After"))
+    retry_after = retry_after_of(response)
     what = "operation " + _operation_label(url)
     if response.status == 202:
         return Observation(what, "InProgress", False, retry_after=retry_after)
@@ -215,7 +225,7 @@ class ResourceProber:
         ref = ResourceRef.parse(resource_id)
         what = short_id(ref.id)
         response = self.get(ref)
-        retry_after = parse_retry_after(response.header("Retry-After"))
+        retry_after = retry_after_of(response)
         if response.status == 404:
             return Observation(what, "NotFound", True, True, detail="the resource does not exist")
         if response.status >= 400:
@@ -271,7 +281,7 @@ def probe_deployment(conn: ArmConnection, scope: str, name: str) -> Observation:
     state = props.get("provisioningState") or "Unknown"
     detail = _error_text({"error": props["error"]}) if isinstance(props.get("error"), dict) else None
     return Observation(what, state, is_terminal(state), is_success(state),
-                       retry_after=parse_retry_after(response.header("Retry-After")),
+                       retry_after=retry_after_of(response),
                        started=props.get("timestamp"), detail=detail)
 
 

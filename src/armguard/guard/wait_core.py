@@ -81,7 +81,9 @@ def format_age(seconds: float) -> str:
 
 
 def progress_line(obs: Observation, waited: float) -> str:
-    extra = f" ({obs.detail})" if obs.detail and not obs.done else ""
+    if obs.done:
+        return f"{obs.what}: {obs.state} after {format_age(waited)}"
+    extra = f" ({obs.detail})" if obs.detail else ""
     return f"waiting on {obs.what}: {obs.state}{extra}, {format_age(waited)} so far"
 
 
