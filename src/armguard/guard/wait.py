@@ -38,7 +38,7 @@ class WaitTimeout(ArmguardError):
 
 @dataclass(frozen=True)
 class WaitTarget:
-    """What to wait on: exactly one kind is set."""
+    """What to wait on: one kind, except that a resource id may back up an operation URL."""
 
     operation_url: str | None = None
     resource_id: str | None = None
@@ -64,13 +64,14 @@ class WaitTarget:
         if info is None:
             return None
         if info.status_uri:
-            return cls(operation_url=info.status_uri)
+            rid = info.resource_id if info.resource_id and "/providers/" in info.resource_id else None
+            return cls(operation_url=info.status_uri, resource_id=rid)
         if info.resource_id and "/providers/microsoft.resources/deployments/" not in info.resource_id.lower():
             return cls(resource_id=info.resource_id)
-        group = _group_of(info.resource_id)
+        where = info.resource_id or info.target
+        group = _group_of(where)
         if info.deployment_name and group:
-            return cls(deployment=info.deployment_name, resource_group=group,
-                       subscription=_subscription_of(info.resource_id))
+            return cls(deployment=info.deployment_name, resource_group=group, subscription=_subscription_of(where))
         return None
 
 
@@ -106,11 +107,17 @@ class Poller:
         self.target = target
         self.conn = conn
         self._resources = ResourceProber(conn, catalog) if target.resource_id else None
+        self._operation_unreadable = False
 
     def look(self) -> Observation:
         t = self.target
-        if t.operation_url:
-            return probe_operation(self.conn, t.operation_url)
+        if t.operation_url and not self._operation_unreadable:
+            try:
+                return probe_operation(self.conn, t.operation_url)
+            except ArmguardError:
+                if not t.resource_id:
+                    raise
+                self._operation_unreadable = True  # e.g. 403 on another tenant's URI: watch the resource
         if t.resource_id:
             assert self._resources is not None
             return self._resources.probe(t.resource_id)
