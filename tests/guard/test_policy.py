@@ -105,3 +105,47 @@ def test_decorator_retries_a_conflicting_call_after_the_holder(arm, hub) -> None
     conn.close()
     assert result.properties["provisioningState"] == "Succeeded"
     assert len(calls) == 2 and len(waits) == 1
+
+
+class AsyncToken:
+    """The emulator's credential as an AsyncTokenCredential."""
+
+    def __init__(self, credential):
+        self.credential = credential
+
+    async def get_token(self, *scopes, **kwargs):
+        return self.credential.get_token(*scopes)
+
+    async def close(self):
+        pass
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        pass
+
+
+def test_async_policy_with_an_aio_client(arm, hub) -> None:
+    import asyncio
+
+    from azure.mgmt.resource.resources.aio import ResourceManagementClient as AioClient
+
+    from armguard.guard import AsyncConflictRetryPolicy
+
+    holder, started = start_slow_holder(arm, hub)
+    waits, polls = [], []
+
+    async def create_p2():
+        policy = AsyncConflictRetryPolicy(on_wait=waits.append, on_poll=polls.append, timeout=60, poll_floor=0.05)
+        async with AioClient(AsyncToken(arm.credential), arm.subscription_id, retry_policy=policy,
+                             **arm.client_kwargs()) as c:
+            poller = await c.resources.begin_create_or_update_by_id(f"{hub}/bgpConnections/p2", api_version=NET,
+                                                                    parameters=peer(2), **POLL)
+            return await poller.result()
+
+    result = asyncio.run(create_p2())
+    assert result.properties["provisioningState"] == "Succeeded"
+    assert [w.code for w in waits] == ["AnotherOperationInProgress"]
+    assert polls and polls[-1].done and time.monotonic() - started >= HOLDER_SECONDS * 0.7
+    assert state_of(arm, holder) == "Succeeded"

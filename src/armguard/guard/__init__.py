@@ -16,7 +16,7 @@ from .locks import (
 )
 
 # These pull in azure-core: imported on first use so that `armguard lock` and the parsers start fast.
-_LAZY = {"ConflictRetryPolicy": ".policy", "call_with_retry": ".retrying", "retry_on_conflict": ".retrying",
+_LAZY = {"ConflictRetryPolicy": ".policy", "AsyncConflictRetryPolicy": ".policy_async", "call_with_retry": ".retrying", "retry_on_conflict": ".retrying",
          "WaitResult": ".wait", "WaitTarget": ".wait", "WaitTimeout": ".wait", "wait_for": ".wait"}
 
 
@@ -30,6 +30,7 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "ArmConnection",
     "ArmErrorInfo",
+    "AsyncConflictRetryPolicy",
     "ConflictRetryPolicy",
     "HolderInfo",
     "LockError",

@@ -84,13 +84,15 @@ def conflict_of(status: int, body_text: str | None, headers: Any = None) -> ArmE
     return info
 
 
-class ConflictRetryPolicy(RetryPolicy):
+class ConflictWaiting:
+    """Settings and decisions shared by the sync and async policies (cooperative mixin)."""
+
     def __init__(self, on_wait: Callable[[ArmErrorInfo], None] | None = None, *,
                  timeout: float = DEFAULT_TIMEOUT_SECONDS, max_conflicts: int | None = None,
                  poll_floor: float = MIN_POLL_SECONDS, poll_ceiling: float = MAX_POLL_SECONDS,
                  poll_default: float = DEFAULT_POLL_SECONDS, backoff_base: float = 2.0, backoff_cap: float = 60.0,
                  on_poll: Callable[[Observation], None] | None = None, catalog: Any = None,
-                 rng: random.Random | None = None, sleep: Callable[[float], None] = time.sleep, **kwargs: Any):
+                 rng: random.Random | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.on_wait = on_wait
         self.on_poll = on_poll
@@ -103,11 +105,45 @@ class ConflictRetryPolicy(RetryPolicy):
         self.backoff_cap = backoff_cap
         self.catalog = catalog
         self.rng = rng or random.Random()
+        self.conflicts_seen = 0
+        """How many conflict responses this policy has waited out (all requests)."""
+
+    def conflict_to_wait(self, http: Any, text: str | None, conflicts: int, deadline: float) -> ArmErrorInfo | None:
+        """The conflict to wait out, or None to hand the response back (not one, or out of time/tries)."""
+        info = conflict_of(http.status_code, text, http.headers)
+        if info is None or time.monotonic() >= deadline:
+            return None
+        if self.max_conflicts is not None and conflicts >= self.max_conflicts:
+            return None
+        self.conflicts_seen += 1
+        if self.on_wait is not None:
+            self.on_wait(info)
+        return info
+
+    def seen(self, obs: Observation) -> None:
+        if self.on_poll is not None:
+            self.on_poll(obs)
+
+    def poll_seconds(self, obs: Observation, deadline: float) -> float:
+        delay = poll_delay(obs.retry_after, floor=self.poll_floor, ceiling=self.poll_ceiling, default=self.poll_default)
+        return max(0.0, min(delay, deadline - time.monotonic()))
+
+    def settle_seconds(self, waited_on_something: bool, attempt: int, deadline: float) -> float:
+        """The pause before sending again: a little jitter after a wait (several waiters released by one
+        holder would otherwise send at the same instant), else backoff with full jitter."""
+        if waited_on_something:
+            return self.rng.uniform(0.0, min(1.0, self.poll_floor))
+        backoff = full_jitter(attempt - 1, base=self.backoff_base, cap=self.backoff_cap, rng=self.rng)
+        return max(0.0, min(backoff, deadline - time.monotonic()))
+
+
+class ConflictRetryPolicy(ConflictWaiting, RetryPolicy):
+    def __init__(self, on_wait: Callable[[ArmErrorInfo], None] | None = None, *,
+                 sleep: Callable[[float], None] = time.sleep, **kwargs: Any):
+        super().__init__(on_wait, **kwargs)
         self._sleep = sleep
         self._api_versions: dict[str, str] = {}
         self._providers_read: set[str] = set()
-        self.conflicts_seen = 0
-        """How many conflict responses this policy has waited out (all requests)."""
 
     def send(self, request: PipelineRequest) -> Any:
         nested = "retry_count" in request.context  # an outer RetryPolicy already handles transient errors
@@ -118,16 +154,11 @@ class ConflictRetryPolicy(RetryPolicy):
             http = response.http_response
             if http.status_code not in CONFLICT_STATUSES:
                 return response
-            info = conflict_of(http.status_code, _text(http), http.headers)
+            info = self.conflict_to_wait(http, _text(http), conflicts, deadline)
             if info is None:
                 return response
-            if time.monotonic() >= deadline or (self.max_conflicts is not None and conflicts >= self.max_conflicts):
-                return response
             conflicts += 1
-            self.conflicts_seen += 1
-            if self.on_wait is not None:
-                self.on_wait(info)
-            getter = PipelineGetter(self.next, request.context.transport, _base_url(request.http_request.url))
+            getter = PipelineGetter(self.next, request.context.transport, base_url(request.http_request.url))
             self._wait_out(getter, request.http_request.url, info, conflicts, deadline)
 
     def _wait_out(self, getter: PipelineGetter, request_url: str, info: ArmErrorInfo, attempt: int,
@@ -139,29 +170,26 @@ class ConflictRetryPolicy(RetryPolicy):
                 obs = look()
             except ArmguardError:
                 break  # cannot read what holds it: fall back to backoff
-            if self.on_poll is not None:
-                self.on_poll(obs)
+            self.seen(obs)
             if obs.done:
                 break
             waited_on_something = True
-            delay = poll_delay(obs.retry_after, floor=self.poll_floor, ceiling=self.poll_ceiling,
-                               default=self.poll_default)
-            self._sleep(max(0.0, min(delay, deadline - time.monotonic())))
-        if waited_on_something:
-            # Several waiters released by one holder would otherwise all send at the same instant.
-            self._sleep(self.rng.uniform(0.0, min(1.0, self.poll_floor)))
-        else:
-            self._sleep(max(0.0, min(full_jitter(attempt - 1, base=self.backoff_base, cap=self.backoff_cap,
-                                                 rng=self.rng), deadline - time.monotonic())))
+            self._sleep(self.poll_seconds(obs, deadline))
+        self._sleep(self.settle_seconds(waited_on_something, attempt, deadline))
 
     def _looker(self, getter: PipelineGetter, request_url: str, info: ArmErrorInfo) -> Callable[[], Observation]:
         if info.status_uri:
             return lambda: probe_operation(getter, info.status_uri)  # type: ignore[arg-type]
         versions = ApiVersions(getter, self._api_versions, self._providers_read)  # type: ignore[arg-type]
         prober = ResourceProber(getter, self.catalog, versions)  # type: ignore[arg-type]
-        referenced = _REFERENCED.search(info.message or "")
-        target = referenced.group(1).rstrip(".,") if referenced else _resource_path(request_url)
-        return lambda: prober.probe(target)
+        return lambda: prober.probe(holder_resource(info, request_url))
+
+
+def holder_resource(info: ArmErrorInfo, request_url: str) -> str:
+    """The resource to watch when the error gives no status URI: the one it says is not provisioned yet
+    (ReferencedResourceNotProvisioned), else the request's own."""
+    referenced = _REFERENCED.search(info.message or "")
+    return referenced.group(1).rstrip(".,") if referenced else resource_path(request_url)
 
 
 def _text(http_response: Any) -> str | None:
@@ -174,12 +202,12 @@ def _text(http_response: Any) -> str | None:
         return None
 
 
-def _base_url(url: str) -> str:
+def base_url(url: str) -> str:
     scheme, _, rest = url.partition("://")
     return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
-def _resource_path(url: str) -> str:
+def resource_path(url: str) -> str:
     rest = url.partition("://")[2]
     path = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
     return path.split("?", 1)[0]

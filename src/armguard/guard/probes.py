@@ -156,7 +156,11 @@ def _fail(response: RawResponse, what: str) -> ArmguardError:
 
 def probe_operation(conn: ArmConnection, url: str) -> Observation:
     """An async operation's status URI (Azure-AsyncOperation or Location semantics)."""
-    response = conn.get(url)
+    return operation_observation(url, conn.get(url))
+
+
+def operation_observation(url: str, response: RawResponse) -> Observation:
+    """What a status URI's response says (pure)."""
     retry_after = retry_after_of(response)
     what = "operation " + _operation_label(url)
     if response.status == 202:
@@ -198,6 +202,22 @@ def _dig(body: Any, path: str) -> Any:
     return node
 
 
+def resource_observation(resource_id: str, response: RawResponse) -> Observation:
+    """What a GET of the resource says about its own provisioningState (pure)."""
+    what = short_id(resource_id)
+    retry_after = retry_after_of(response)
+    if response.status == 404:
+        return Observation(what, "NotFound", True, True, detail="the resource does not exist")
+    if response.status >= 400:
+        raise _fail(response, what)
+    state = _provisioning_state(response.body) or "Succeeded"
+    if not is_terminal(state):
+        return Observation(what, state, False, retry_after=retry_after)
+    if not is_success(state):
+        return Observation(what, state, True, False, detail=f"provisioningState {state}")
+    return Observation(what, state, True, True)
+
+
 @dataclass
 class ResourceProber:
     """Probes resources, remembering API versions per type across polls."""
@@ -223,22 +243,14 @@ class ResourceProber:
 
     def probe(self, resource_id: str) -> Observation:
         ref = ResourceRef.parse(resource_id)
-        what = short_id(ref.id)
         response = self.get(ref)
-        retry_after = retry_after_of(response)
-        if response.status == 404:
-            return Observation(what, "NotFound", True, True, detail="the resource does not exist")
-        if response.status >= 400:
-            raise _fail(response, what)
-        state = _provisioning_state(response.body) or "Succeeded"
-        if not is_terminal(state):
-            return Observation(what, state, False, retry_after=retry_after)
-        if not is_success(state):
-            return Observation(what, state, True, False, detail=f"provisioningState {state}")
+        obs = resource_observation(ref.id, response)
+        if not (obs.done and obs.ok and response.status == 200):
+            return obs
         pending = self._pending_beyond_state(ref, response.body)
         if pending:
-            return Observation(what, state, False, retry_after=retry_after, detail=pending)
-        return Observation(what, state, True, True)
+            return Observation(obs.what, obs.state, False, retry_after=obs.retry_after, detail=pending)
+        return obs
 
     def _pending_beyond_state(self, ref: ResourceRef, body: Any) -> str | None:
         """What still blocks writes once the resource itself is Succeeded: a running parent, readiness."""
