@@ -177,3 +177,20 @@ def test_bicep_input_is_compiled_with_the_bicep_cli(arm, group, tmp_path) -> Non
     props = deployment(arm, "main")["properties"]
     assert props["provisioningState"] == "Succeeded"
     assert json.dumps(props.get("parameters", {})).count("hub-weu") >= 1
+
+
+def test_subscription_scope_deploy(arm, tmp_path) -> None:
+    template = tmp_path / "sub.json"
+    template.write_text(json.dumps({
+        "$schema": "https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#",
+        "contentVersion": "1.0.0.0", "parameters": {"name": {"type": "string"}},
+        "resources": [{"type": "Microsoft.Resources/resourceGroups", "apiVersion": "2024-03-01",
+                       "name": "[parameters('name')]", "location": "westeurope"}]}))
+    done = armguard(arm, "deploy", "--subscription-scope", "-l", "westeurope", "-f", str(template), "-p",
+                    "name=rg-from-sub", *FAST, extra_env=file_lock(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("armguard deploy: deployment sub Succeeded after 1 attempt")
+    with arm.lock:
+        assert arm.state.get_resource_group(arm.subscription_id, "rg-from-sub")["name"] == "rg-from-sub"
+    no_location = armguard(arm, "deploy", "--subscription-scope", "-f", str(template))
+    assert no_location.returncode == 2 and "needs -l/--location" in no_location.stderr
