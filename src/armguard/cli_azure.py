@@ -41,6 +41,18 @@ def arm_options(subscription: bool = True) -> Callable[[Callable[..., Any]], Cal
     return decorate
 
 
+def duration_option(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    """A click callback: seconds from 90s, 45m, 1h30m; None for none/forever."""
+    from armguard.guard.locks import parse_duration
+
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from e
+
+
 @contextlib.contextmanager
 def transport_errors(conn: ArmConnection) -> Iterator[None]:
     """Turn an unreachable endpoint or a failed login into one ArmguardError line."""

@@ -23,11 +23,6 @@ VNET_BODY = {"location": "westeurope", "properties": {"addressSpace": {"addressP
 NO_POLLING = {"polling": False}  # start long-running writes and leave them running: no poller thread
 
 
-@pytest.fixture(scope="session")
-def ca_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("diagnose-ca")
-
-
 @dataclass
 class Arm:
     """An emulator with the SDK clients of one scenario's caller."""

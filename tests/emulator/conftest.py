@@ -12,12 +12,6 @@ from armguard.emulator import Emulator
 CALLER = "tester@contoso.com"
 
 
-@pytest.fixture(scope="session")
-def ca_dir(tmp_path_factory):
-    """One local CA for the whole session (generated once, in a temporary directory)."""
-    return tmp_path_factory.mktemp("emulator-ca")
-
-
 @pytest.fixture
 def arm(ca_dir):
     """An emulator at 1/100 of real time: a 20-second operation takes 0.2 s."""

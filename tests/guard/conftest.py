@@ -178,11 +178,6 @@ def azurite_blob_factory(tmp_path: Path):
 CALLER = "pipeline@contoso.com"
 
 
-@pytest.fixture(scope="session")
-def ca_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("emulator-ca")
-
-
 @pytest.fixture
 def arm(ca_dir):
     """An emulator at 1/1000 of real time: a 6-minute hub takes 0.36 s."""

@@ -9,17 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-TERMINAL_STATES = frozenset({"succeeded", "failed", "canceled", "cancelled", "deleted"})
+from armguard.guard.wait_core import is_terminal
 
 
 def key(resource_id: str | None) -> str:
     """The comparable form of an id: lower case, no trailing slash."""
     return (resource_id or "").strip().rstrip("/").lower()
-
-
-def is_terminal(state: str | None) -> bool:
-    """Succeeded, Failed or Canceled; anything else a Resource Manager state can say means running."""
-    return (state or "").lower() in TERMINAL_STATES
 
 
 def parse_time(value: object) -> dt.datetime | None:

@@ -31,7 +31,14 @@ from armguard.guard.probes import (
     running_deployments,
 )
 from armguard.guard.wait import WaitTarget, WaitTimeout, wait_for
-from armguard.guard.wait_core import Observation, format_age, is_success, is_terminal, poll_delay, short_id
+from armguard.guard.wait_core import (
+    Observation,
+    format_duration,
+    is_success,
+    is_terminal,
+    poll_delay,
+    short_id,
+)
 
 GROUP_LIST_API_VERSION = "2021-04-01"
 
@@ -247,7 +254,7 @@ class GuardedDeploy:
                                             message, info.category if info else "unknown")
                 return obs.state, error
             if deadline is not None and time.monotonic() >= deadline:
-                raise WaitTimeout(f"timed out after {format_age(time.monotonic() - started)}: deployment "
+                raise WaitTimeout(f"timed out after {format_duration(time.monotonic() - started)}: deployment "
                                   f"{self.options.name} still {obs.state}")
             delay = poll_delay(obs.retry_after, floor=self.options.poll_floor, ceiling=self.options.poll_ceiling)
             remaining = self._remaining(deadline)

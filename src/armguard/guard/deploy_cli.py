@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from armguard.cli_azure import arm_options
+from armguard.cli_azure import arm_options, duration_option
 from armguard.errors import ArmguardError
 from armguard.guard.connection import ArmConnection
 from armguard.guard.deploy import DeployLockLost, DeployOptions, DeployOutcome, GuardedDeploy
@@ -26,8 +26,7 @@ from armguard.guard.locks import (
     scope_key,
 )
 from armguard.guard.progress import ProgressLine
-from armguard.guard.wait_cli import duration_option
-from armguard.guard.wait_core import format_age, short_id
+from armguard.guard.wait_core import format_duration, short_id
 
 EXIT_FAILED = 1
 EXIT_LOCK_TIMEOUT = 3
@@ -108,7 +107,7 @@ def deploy(resource_group: str | None, subscription_scope: bool, location: str |
                      holder=HolderInfo.current(f"armguard deploy {options.name}")) as handle:
             printer.finish()
             if handle.waited >= 1:
-                say(f"acquired lock '{handle.key}' after {format_age(handle.waited)}")
+                say(f"acquired lock '{handle.key}' after {format_duration(handle.waited)}")
             guarded = GuardedDeploy(conn, options, say=say, on_progress=progress, lost=handle.lost,
                                     lost_reason=lambda: handle.lost_reason)
             outcome = _run(guarded, deploy_input, progress)
@@ -136,7 +135,7 @@ def _report(outcome: DeployOutcome, progress: ProgressLine) -> int:
     tries = f"{outcome.attempts} attempt{'s' if outcome.attempts != 1 else ''}"
     if outcome.ok:
         click.echo(f"armguard deploy: deployment {outcome.name} Succeeded after {tries} in "
-                   f"{format_age(outcome.seconds)}", err=True)
+                   f"{format_duration(outcome.seconds)}", err=True)
         return 0
     for f in outcome.failures:
         message = " ".join((f.message or "").split())

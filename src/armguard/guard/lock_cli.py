@@ -30,6 +30,7 @@ from typing import Any, TextIO
 
 import click
 
+from armguard.cli_azure import duration_option
 from armguard.guard.locks import (
     BACKEND_ENV,
     BLOB_ENDPOINT_ENV,
@@ -47,7 +48,6 @@ from armguard.guard.locks import (
     held_entry,
     held_env_value,
     open_backend,
-    parse_duration,
     redact_command,
     scope_key,
 )
@@ -269,15 +269,6 @@ def _exit_code(rc: int) -> int:
     return 128 - rc if rc < 0 else rc
 
 
-def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return parse_duration(value)
-    except ValueError as e:
-        raise click.BadParameter(str(e)) from e
-
-
 @click.group("lock", context_settings={"help_option_names": ["-h", "--help"]})
 def lock() -> None:
     """Single-writer locks keyed by deployment scope, shared across CI systems."""
@@ -293,12 +284,12 @@ def lock() -> None:
               help="file://PATH (default: a per-user cache directory) or blob://ACCOUNT/CONTAINER[/PREFIX].")
 @click.option("--blob-endpoint", envvar=BLOB_ENDPOINT_ENV, show_envvar=True,
               help="Blob service URL override (Azurite, sovereign clouds); {account} is replaced.")
-@click.option("--timeout", default="30m", show_default=True, callback=_duration,
+@click.option("--timeout", default="30m", show_default=True, callback=duration_option,
               help="How long to wait for the lock: 90s, 30m, 1h, 0 (one try) or none (forever).")
 @click.option("--lease-seconds", type=click.IntRange(MIN_LEASE_SECONDS, MAX_LEASE_SECONDS),
               default=DEFAULT_LEASE_SECONDS, show_default=True,
               help="Blob lease duration; renewed every third of it. A crashed holder frees the key after it.")
-@click.option("--grace", default="10s", show_default=True, callback=_duration,
+@click.option("--grace", default="10s", show_default=True, callback=duration_option,
               help="When the lock is lost: time between SIGTERM and SIGKILL of the command.")
 @click.option("--create-container/--no-create-container", default=True, show_default=True,
               help="Create the blob container when it does not exist.")

@@ -40,6 +40,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from armguard.errors import ArmguardError
+from armguard.guard.wait_core import format_duration
 
 #: Environment variable naming the default backend (`file://PATH` or `blob://ACCOUNT/CONTAINER`).
 BACKEND_ENV = "ARMGUARD_LOCK_BACKEND"
@@ -291,19 +292,6 @@ def parse_duration(text: str) -> float | None:
     if parts == 0:
         raise ValueError(f"invalid duration {text!r} (use e.g. 90s, 30m, 1h30m, or none)")
     return total
-
-
-def format_duration(seconds: float) -> str:
-    if seconds < 9.95:
-        return f"{seconds:.1f}".removesuffix(".0") + "s"
-    s = int(seconds + 0.5)
-    if s < 60:
-        return f"{s}s"
-    m, s = divmod(s, 60)
-    if m < 60:
-        return f"{m}m{s:02d}s"
-    h, m = divmod(m, 60)
-    return f"{h}h{m:02d}m"
 
 
 # --------------------------------------------------------------------------------------------

@@ -20,14 +20,13 @@ from typing import BinaryIO
 
 import click
 
-from armguard.cli_azure import arm_options
+from armguard.cli_azure import arm_options, duration_option
 from armguard.errors import ArmguardError
 from armguard.guard.connection import ArmConnection
 from armguard.guard.errors import ArmErrorInfo, parse_error
 from armguard.guard.progress import ProgressLine
 from armguard.guard.wait import WaitTarget, WaitTimeout, wait_for
-from armguard.guard.wait_cli import duration_option
-from armguard.guard.wait_core import format_age, full_jitter
+from armguard.guard.wait_core import format_duration, full_jitter
 
 KEEP_BYTES = 1 << 20  # of output per attempt, from the end: errors are printed last
 
@@ -126,7 +125,7 @@ def retry(timeout: float | None, max_attempts: int, poll_min: float | None, poll
             sys.exit(127)
         if rc == 0:
             if attempt > 1:
-                progress.say(f"armguard retry: succeeded on attempt {attempt} after {format_age(time.monotonic() - started)}")
+                progress.say(f"armguard retry: succeeded on attempt {attempt} after {format_duration(time.monotonic() - started)}")
             return
         info = parse_error(output)
         if info is None or info.category != "wait":
@@ -136,7 +135,7 @@ def retry(timeout: float | None, max_attempts: int, poll_min: float | None, poll
             sys.exit(rc)
         remaining = None if deadline is None else deadline - time.monotonic()
         if remaining is not None and remaining <= 0:
-            progress.say(f"armguard retry: timed out after {format_age(time.monotonic() - started)} "
+            progress.say(f"armguard retry: timed out after {format_duration(time.monotonic() - started)} "
                          f"({describe(info)}); giving up")
             sys.exit(rc)
         if not _wait(info, conn, remaining, poll_min, poll_max, progress, attempt, rng):

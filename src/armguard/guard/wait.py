@@ -25,7 +25,7 @@ from armguard.guard.wait_core import (
     MAX_POLL_SECONDS,
     MIN_POLL_SECONDS,
     Observation,
-    format_age,
+    format_duration,
     poll_delay,
 )
 
@@ -170,7 +170,7 @@ def wait_for(target: WaitTarget | None = None, *, operation_url: str | None = No
             if deadline is not None:
                 remaining = deadline - clock()
                 if remaining <= 0:
-                    raise WaitTimeout(f"timed out after {format_age(waited)} waiting on {obs.what}: still "
+                    raise WaitTimeout(f"timed out after {format_duration(waited)} waiting on {obs.what}: still "
                                       f"{obs.state}" + (f" ({obs.detail})" if obs.detail else ""))
                 delay = min(delay, remaining)
             sleep(delay)

@@ -6,25 +6,15 @@ import sys
 
 import click
 
-from armguard.cli_azure import arm_options
+from armguard.cli_azure import arm_options, duration_option
 from armguard.errors import ArmguardError
 from armguard.guard.connection import ArmConnection
-from armguard.guard.locks import parse_duration
 from armguard.guard.progress import ProgressLine
 from armguard.guard.wait import WaitTarget, WaitTimeout, wait_for
-from armguard.guard.wait_core import format_age
+from armguard.guard.wait_core import format_duration
 
 EXIT_FAILED = 1
 EXIT_TIMEOUT = 124
-
-
-def duration_option(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return parse_duration(value)
-    except ValueError as e:
-        raise click.BadParameter(str(e)) from e
 
 
 @click.command()
@@ -71,7 +61,7 @@ def wait(resource_group: str | None, resource_id: str | None, operation_url: str
     progress.finish()
     obs = result.observation
     if result.ok:
-        click.echo(f"{obs.what}: {obs.state} after {format_age(result.waited)}", err=True)
+        click.echo(f"{obs.what}: {obs.state} after {format_duration(result.waited)}", err=True)
         return
     reason = f": {obs.detail}" if obs.detail else ""
     click.echo(f"armguard wait: {obs.what} ended {obs.state}{reason}", err=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-SUCCEEDED = "succeeded"
+SUCCESS_STATES = frozenset({"succeeded", "deleted"})
 FAILED_STATES = frozenset({"failed", "canceled", "cancelled"})
 
 DEFAULT_POLL_SECONDS = 10.0
@@ -20,11 +20,12 @@ MAX_POLL_SECONDS = 60.0
 
 
 def is_terminal(state: str | None) -> bool:
-    return state is not None and (state.lower() == SUCCEEDED or state.lower() in FAILED_STATES)
+    """Succeeded, Failed or Canceled (or Deleted); anything else a Resource Manager state can say is running."""
+    return state is not None and (state.lower() in SUCCESS_STATES or state.lower() in FAILED_STATES)
 
 
 def is_success(state: str | None) -> bool:
-    return state is not None and state.lower() == SUCCEEDED
+    return state is not None and state.lower() in SUCCESS_STATES
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -69,22 +70,25 @@ class Observation:
     """Why it failed, or which condition beyond provisioningState is still pending."""
 
 
-def format_age(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m{seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
+def format_duration(seconds: float) -> str:
+    """'0.4s', '12s', '3m05s', '2h10m'."""
+    if seconds < 9.95:
+        return f"{max(0.0, seconds):.1f}".removesuffix(".0") + "s"
+    s = int(seconds + 0.5)
+    if s < 60:
+        return f"{s}s"
+    m, s = divmod(s, 60)
+    if m < 60:
+        return f"{m}m{s:02d}s"
+    h, m = divmod(m, 60)
+    return f"{h}h{m:02d}m"
 
 
 def progress_line(obs: Observation, waited: float) -> str:
     if obs.done:
-        return f"{obs.what}: {obs.state} after {format_age(waited)}"
+        return f"{obs.what}: {obs.state} after {format_duration(waited)}"
     extra = f" ({obs.detail})" if obs.detail else ""
-    return f"waiting on {obs.what}: {obs.state}{extra}, {format_age(waited)} so far"
+    return f"waiting on {obs.what}: {obs.state}{extra}, {format_duration(waited)} so far"
 
 
 def short_id(resource_id: str) -> str:
