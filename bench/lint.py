@@ -22,14 +22,19 @@ use. It is run with `--skip-download` so that it makes no network request (witho
 fetch guidelines from its vendor's API and logs a traceback when that fails). If the venv cannot be
 set up, one line says so and armguard's figures are still printed.
 
-Before timing, every file under PATH is read once so that neither tool pays for a cold file cache.
-The verdict line gives the speed ratio against the target of the issue: whole-directory lint at
+Before timing, every file under PATH is read once so that neither tool pays for a cold file cache,
+and armguard's modules are byte-compiled (`compileall`), as `pip install` does for a regular
+install and did for checkov's venv: an editable install run with PYTHONDONTWRITEBYTECODE=1 would
+otherwise compile every module it imports on every run. Nothing else is cached between runs: each
+run starts cold. The verdict line gives the speed ratio against the target of the issue: whole-directory lint at
 least 10x faster than checkov on the same Bicep files, with 0 parse failures.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
+import importlib.util
 import json
 import os
 import shutil
@@ -181,6 +186,15 @@ def _tail(text: str, lines: int = 6) -> str:
 
 
 # ------------------------------------------------------------------ armguard
+
+
+def compile_armguard() -> int:
+    """Byte-compile armguard's modules where they are imported from; the number of directories."""
+    spec = importlib.util.find_spec("armguard")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    for location in locations:
+        compileall.compile_dir(location, quiet=1)
+    return len(locations)
 
 
 def armguard_command() -> list[str]:
@@ -373,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
 
     files, size = warm_cache(path)
     print(f"warmed the file cache: {files} files, {size / 1e6:.1f} MB under {path}", flush=True)
+    if compile_armguard():
+        print("byte-compiled armguard's modules (as a regular install does)", flush=True)
     load = os.getloadavg()[0]
     if load >= 0.5:
         print(f"note: load average {load:.1f} on {os.cpu_count()} cores before the runs; other processes "

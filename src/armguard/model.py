@@ -5,6 +5,7 @@ Bicep and ARM JSON templates become a `DeploymentGraph`; lint, plan and the emul
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -58,8 +59,34 @@ class Dependency:
     ordering: bool = True
 
 
+class _DeferredFields:
+    """Fields a front end computes on first read (`defer`), for dataclasses with slots that
+    declare `_deferred`: most consumers read few fields of few nodes (lint reads a name or a
+    position only where a lock domain is shared)."""
+
+    __slots__ = ()
+    _deferred: dict[str, Callable[[], Any]] | None
+
+    def defer(self, field_name: str, compute: Callable[[], Any]) -> None:
+        """Compute the field `field_name` on first read rather than now."""
+        delattr(self, field_name)  # an unset slot: reading it calls __getattr__
+        if self._deferred is None:
+            self._deferred = {}
+        self._deferred[field_name] = compute
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only for an attribute that is not set: a deferred field, or a misspelling.
+        deferred = object.__getattribute__(self, "_deferred")
+        compute = deferred.pop(name, None) if deferred else None
+        if compute is None:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        value = compute()
+        object.__setattr__(self, name, value)
+        return value
+
+
 @dataclass(slots=True)
-class Node:
+class Node(_DeferredFields):
     """One resource or module declaration."""
 
     symbol: str
@@ -94,6 +121,7 @@ class Node:
     # depend on "loop:<symbol>". `instance_segments` has them per loop iteration when known.
     name_segments: list[Any] | None = None
     instance_segments: list[list[Any]] | None = None
+    _deferred: dict[str, Callable[[], Any]] | None = field(default=None, compare=False, repr=False)
 
     @property
     def properties(self) -> Any:
@@ -174,7 +202,7 @@ class Instance:
 
 
 @dataclass(slots=True)
-class DeploymentGraph:
+class DeploymentGraph(_DeferredFields):
     path: str
     language: Literal["bicep", "arm"]
     target_scope: str = "resourceGroup"
@@ -185,6 +213,7 @@ class DeploymentGraph:
     # The front end's own model of the file (Bicep SemanticModel, ARM template), for tools that
     # edit source text; consumers that only analyse read nodes and edges.
     syntax: Any = None
+    _deferred: dict[str, Callable[[], Any]] | None = field(default=None, compare=False, repr=False)
 
     def node(self, symbol: str) -> Node | None:
         for n in self.nodes:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,24 +31,34 @@ class Span:
 class SourceFile:
     """The text of one file and a line table for turning offsets into positions."""
 
-    __slots__ = ("_ascii", "_byte_starts", "_line_starts", "bom", "path", "text")
+    __slots__ = ("_ascii", "_byte_starts", "_starts", "bom", "path", "text")
 
     def __init__(self, path: str, text: str, bom: bool = False):
         self.path = path
         self.text = text
         self.bom = bom  # the file starts with a UTF-8 byte order mark (not part of `text`)
-        starts = [0]
-        if "\r" in text:
-            starts.extend(m.end() for m in _LINE_BREAK.finditer(text))
-        else:
-            find = text.find
-            i = find("\n")
-            while i != -1:
-                starts.append(i + 1)
-                i = find("\n", i + 1)
-        self._line_starts = starts
+        self._starts: list[int] | None = None
         self._ascii = text.isascii()
         self._byte_starts: dict[int, int] = {}
+
+    @property
+    def _line_starts(self) -> list[int]:
+        """The offset where each line starts; built on first use (most files read by lint never
+        need a position)."""
+        starts = self._starts
+        if starts is None:
+            text = self.text
+            starts = [0]
+            if "\r" in text:
+                starts.extend(m.end() for m in _LINE_BREAK.finditer(text))
+            else:
+                find = text.find
+                i = find("\n")
+                while i != -1:
+                    starts.append(i + 1)
+                    i = find("\n", i + 1)
+            self._starts = starts
+        return starts
 
     @classmethod
     def read(cls, path: str | Path) -> SourceFile:
@@ -55,6 +67,16 @@ class SourceFile:
 
     @staticmethod
     def read_bytes(path: str | Path) -> bytes:
+        try:  # the common case first: a regular file, with one stat and no Path objects
+            regular = stat.S_ISREG(os.stat(path).st_mode)
+        except OSError:
+            regular = False
+        if regular:
+            try:
+                with open(path, "rb") as fh:
+                    return fh.read()
+            except OSError:
+                pass  # reported below, as for any other path
         p = Path(path)
         try:
             if p.exists() and not p.is_file() and not p.is_dir():

@@ -480,3 +480,49 @@ def test_bicepparam_path_with_extra_params_overrides(tmp_path):
     g = load_graph(LOOPS / "main.bicepparam", {"count": 1})
     assert g.node("fromParamDefault").loop.count == 1
     assert g.node("fromParamFile").loop.count == 2
+
+
+# ------------------------------------------------------------ deferred fields
+
+DEFERRED = """param names array = ['a', 'b']
+param unused object = {k: 'v'}
+resource r 'Microsoft.Network/virtualNetworks/subnets@2024-01-01' = [for n in names: if (n != 'x') {
+  name: 'vnet/${n}'
+}]
+"""
+
+
+def test_node_fields_that_take_evaluating_are_computed_on_first_read(tmp_path, monkeypatch):
+    from armguard.bicep.evaluate import Evaluator
+
+    calls = []
+    real_eval = Evaluator.eval
+    monkeypatch.setattr(Evaluator, "eval", lambda self, e, env: calls.append(e) or real_eval(self, e, env))
+    graph = load_text(tmp_path, DEFERRED)
+    (node,) = graph.nodes
+    before = len(calls)  # the loop's items, evaluated for its count
+    assert node.loop is not None and node.loop.count == 2
+    assert node.name_segments == ["vnet", Unknown("${n}", {"loop:r"})]
+    assert node.instance_names == ["vnet/a", "vnet/b"]
+    assert node.instance_segments == [["vnet", "a"], ["vnet", "b"]]
+    assert node.condition == Unknown("n != 'x'", {"loop:r"})
+    assert node.span is not None and node.span.line == 3
+    assert len(calls) > before
+    reads = len(calls)
+    assert node.instance_names == ["vnet/a", "vnet/b"]  # a second read evaluates nothing
+    assert len(calls) == reads
+
+
+def test_a_deferred_field_set_before_it_is_read_keeps_the_value_set(tmp_path):
+    (node,) = load_text(tmp_path, DEFERRED).nodes
+    node.name_segments = ["mine"]
+    assert node.name_segments == ["mine"]
+    with pytest.raises(AttributeError, match="no attribute 'nmae_segments'"):
+        _ = node.nmae_segments
+
+
+def test_graph_parameters_are_evaluated_on_first_read(tmp_path):
+    graph = load_text(tmp_path, DEFERRED)
+    assert "parameters" in graph._deferred
+    assert graph.parameters == {"names": ["a", "b"], "unused": {"k": "v"}}
+    assert "parameters" not in graph._deferred

@@ -269,6 +269,40 @@ def test_comment_inside_expression():
     assert sx(expr("1 /* one */ + /* two\n */ 2 // end")) == "(+ 1 2)"
 
 
+# An operand that is not a lone literal or name (an object, an array, a call, a member access,
+# an interpolated string) is parsed before the parser looks at what follows it: a separator ends
+# the value there, anything else continues it as postfix, binary or conditional expression.
+@pytest.mark.parametrize(("text", "expected"), [
+    ("{a: 1}.a", "(. {a: 1} a)"),
+    ("{a: 1}[k]", "([] {a: 1} k)"),
+    ("[1, 2][0]", "([] [1 2] 0)"),
+    ("[1][0].x!", "(! (. ([] [1] 0) x))"),
+    ("{} ?? {a: 1}", "(?? {} {a: 1})"),
+    ("[] == [1]", "(== [] [1])"),
+    ("f(x) ? {a: 1} : [2]", "(?: (call f x) {a: 1} [2])"),
+    ("f(x)\n  ? a\n  : b", "(?: (call f x) a b)"),
+    ("a.b\n  ? c\n  : d", "(?: (. a b) c d)"),
+    ("'${a}-x' == b", "(== (str '' a '-x') b)"),
+    ("'${a}'.length", "(. (str '' a '') length)"),
+    ("[for i in r: i][0]", "([] (for i r i) 0)"),
+    ("f(a)(b)", None),
+])
+def test_compound_operand_followed_by_an_operator(text, expected):
+    if expected is None:
+        program = parse_text(f"var x = {text}\n")
+        assert program.diagnostics  # a call result cannot be called
+        return
+    assert sx(expr(text)) == expected
+
+
+@pytest.mark.parametrize("text", ["{a: 1}", "[1, 2]", "f(x)", "a.b", "'${a}'", "[for i in r: i]"])
+def test_compound_operand_before_each_separator(text):
+    assert sx(expr(f"[{text}, {text}]")) == sx(expr(f"[{text}\n{text}]"))
+    assert sx(expr(f"{{k: {text}, j: {text}}}")).count(sx(expr(text))) == 2
+    assert sx(expr(f"f({text})")) == f"(call f {sx(expr(text))})"
+    assert sx(expr(f"c ? {text} : {text}")) == f"(?: c {sx(expr(text))} {sx(expr(text))})"
+
+
 # ---------------------------------------------------------- member access
 
 @pytest.mark.parametrize(("text", "expected"), [

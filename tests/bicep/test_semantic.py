@@ -159,6 +159,27 @@ var outside = a
     assert m.bindings.get(text.index("outside = a") + len("outside = ")) == ("unknown", "a")
 
 
+def test_statements_are_bound_when_first_looked_up_in():
+    m = model(BIND)
+    bindings = m.bindings
+    assert bindings.found == {}  # nothing bound before a lookup
+    assert binding_at(m, BIND, "nothing") == ("unknown", "nothing")
+    assert set(bindings.found) == {BIND.index("nothing")}  # only the statement looked up in
+    assert binding_at(m, BIND, "r.name") == ("resource", "r")
+    assert BIND.index("names: {") in bindings.found  # the loop iterable, in the same statement
+    assert BIND.index("loc\n}") not in bindings.found
+
+
+def test_bindings_read_as_a_whole_bind_every_statement():
+    lazy = model(BIND).bindings
+    looked_up = model(BIND).bindings
+    offsets = [i for i in range(len(BIND)) if looked_up.get(i) is not None]
+    assert sorted(lazy.items()) == [(i, looked_up[i]) for i in offsets]
+    assert len(lazy) == len(offsets) == 10
+    assert all(i in lazy for i in offsets) and 0 not in lazy and "x" not in lazy
+    assert lazy.get(0, "none") == "none"
+
+
 def test_resolve_resource_expressions():
     text = """resource p 'A.B/c@1' = {
   name: 'p'

@@ -177,3 +177,35 @@ def test_invalid_config_is_one_line_and_exit_2(tmp_path, armguard, config, needl
     problems = [line for line in (out + err).splitlines() if needle in line]
     assert len(problems) == 1
     assert "error" in problems[0]
+
+
+# ------------------------------------------------------------- finding the config
+
+def test_config_found_for_relative_paths_from_different_working_directories(tmp_path, monkeypatch):
+    from armguard.lint.config import find_config
+
+    put(tmp_path, "a/armguard.toml", "[rules]\nAG101 = 'error'\n")
+    put(tmp_path, "b/armguard.toml", "[rules]\nAG101 = 'info'\n")
+    put(tmp_path, "a/main.bicep", WIDGETS)
+    put(tmp_path, "b/main.bicep", WIDGETS)
+    monkeypatch.chdir(tmp_path / "a")
+    assert find_config(Path("main.bicep")).levels == {"AG101": "error"}
+    monkeypatch.chdir(tmp_path / "b")  # the same relative name, now another file
+    assert find_config(Path("main.bicep")).levels == {"AG101": "info"}
+    assert find_config(Path(".")).levels == {"AG101": "info"}
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "symlink"), reason="needs symbolic links")
+def test_config_of_a_linked_directory_is_found_from_the_links_target(tmp_path):
+    import os
+
+    from armguard.lint.config import find_config
+
+    put(tmp_path, "real/armguard.toml", "[rules]\nAG101 = 'error'\n")
+    put(tmp_path, "real/sub/main.bicep", WIDGETS)
+    put(tmp_path, "elsewhere/armguard.toml", "[rules]\nAG101 = 'info'\n")
+    os.symlink(tmp_path / "real" / "sub", tmp_path / "elsewhere" / "link", target_is_directory=True)
+    assert find_config(tmp_path / "elsewhere" / "link" / "main.bicep").levels == {"AG101": "error"}
+    # `..` after a link goes up from the link's target, as the file system does
+    assert find_config(tmp_path / "elsewhere" / "link" / ".." / "main.bicep").levels == {"AG101": "error"}
+    assert find_config(tmp_path / "elsewhere" / "x.bicep").levels == {"AG101": "info"}

@@ -20,7 +20,7 @@ from armguard.bicep.parser import parse_source
 from armguard.bicep.semantic import Declaration, SemanticModel
 from armguard.errors import ArmguardError
 from armguard.model import DEPLOYMENTS_TYPE, Dependency, DeploymentGraph, Diagnostic, Loop, Node
-from armguard.source import SourceFile
+from armguard.source import SourceFile, Span
 from armguard.values import Unknown, is_known, merge_unknown, unknown_deps
 
 _MAX_INSTANCES = 800  # Resource Manager's limit on resources in one template, copies included
@@ -110,11 +110,24 @@ def _param_values(params: str | Path | dict[str, Any]) -> dict[str, Any]:
 
 _PARSED: dict[tuple[Path, bytes], tuple[SourceFile, s.Program]] = {}
 _PARSED_LIMIT = 2048
+# Set by `files_do_not_change`: parsed files by path, trusted without reading them again.
+_PARSED_BY_PATH: dict[Path, tuple[SourceFile, s.Program]] | None = None
 
 
 def _parse_cached(path: Path) -> tuple[SourceFile, s.Program]:
     """Parse a file once per process while its content is unchanged: modules are shared by many
-    templates. Keyed on a digest of the bytes, so a rewrite is never served stale."""
+    templates. Keyed on a digest of the bytes, so a rewrite is never served stale (unless the
+    process has declared `files_do_not_change`)."""
+    if _PARSED_BY_PATH is not None:
+        absolute = _absolute(path)
+        found = _PARSED_BY_PATH.get(absolute)
+        if found is None:
+            source = SourceFile.read(path)
+            found = (source, parse_source(source))
+            if len(_PARSED_BY_PATH) >= _PARSED_LIMIT:
+                _PARSED_BY_PATH.clear()
+            _PARSED_BY_PATH[absolute] = found
+        return found
     data = SourceFile.read_bytes(path)
     key = (_absolute(path), hashlib.blake2b(data, digest_size=16).digest())
     found = _PARSED.get(key)
@@ -125,6 +138,15 @@ def _parse_cached(path: Path) -> tuple[SourceFile, s.Program]:
             _PARSED.clear()
         _PARSED[key] = found
     return found
+
+
+def files_do_not_change() -> None:
+    """Declare that no file changes for the rest of this process (a lint worker, which lives for
+    one run): each file is then read and parsed once, the first time a template or module needs
+    it, and never read again to check that it is unchanged."""
+    global _PARSED_BY_PATH
+    if _PARSED_BY_PATH is None:
+        _PARSED_BY_PATH = {}
 
 
 class _Loader:
@@ -140,15 +162,16 @@ class _Loader:
         model.file_loader = _load_file_function
         graph = DeploymentGraph(str(path), "bicep", model.target_scope, syntax=model)
         graph.errors.extend(model.diagnostics)
-        graph.parameters = {name: _plain(model.param_value(name)) for name in model.params}
+        graph.defer("parameters", lambda: {name: _plain(model.param_value(name)) for name in model.params})
         for decl in model.declarations.values():
             graph.nodes.append(self.node(model, decl, graph, path, stack))
         return graph
 
     def node(self, model: SemanticModel, decl: Declaration, graph: DeploymentGraph, path: Path,
              stack: tuple[Path, ...]) -> Node:
+        """The node of a declaration. What takes evaluating (names, condition, scope, dependencies,
+        position) is computed when first read: lint reads it for few nodes."""
         ev = model.evaluator
-        st = decl.decl
         env: dict[str, Any] = {}
         loop = None
         if decl.loop is not None:
@@ -156,45 +179,50 @@ class _Loader:
             loop, env = self.loop(model, decl, iterations)
         else:
             iterations = None
-        condition = self.condition(model, decl, env)
         body = decl.body
-        name = _plain(ev.eval(body.get("name"), env)) if body is not None and body.get("name") is not None else None
+        name_expr = body.get("name") if body is not None else None
         parent = decl.nesting_parent
-        scope = None
+        scope_expr = None
         if body is not None:
             parent_expr = body.get("parent")
             if parent_expr is not None:
                 parent = model.resolve(parent_expr) or parent
             scope_expr = body.get("scope")
-            if scope_expr is not None:
-                target = model.resolve(scope_expr)
-                scope = Unknown(target, {f"resource:{target}"}) if target else _plain(ev.eval(scope_expr, env))
-        deps = [Dependency(symbol, origin) for symbol, origin in model.dependencies(decl)]
-        keyword = "resource" if decl.kind == "resource" else "module"
-        kw = model.source.text.rfind(keyword, st.start, st.name_start)
-        line_start = kw if kw != -1 else st.name_start
-        node = Node(
-            symbol=decl.symbol, kind=decl.kind, type=decl.type, path=str(path),  # type: ignore[arg-type]
-            span=model.source.span(line_start, st.end), api_version=decl.api_version, name=name,
-            existing=decl.existing, condition=condition, loop=loop, parent=parent, scope=scope,
-            dependencies=deps,
-        )
+        node = Node(symbol=decl.symbol, kind=decl.kind, type=decl.type, path=str(path),  # type: ignore[arg-type]
+                    api_version=decl.api_version, existing=decl.existing, loop=loop, parent=parent)
+        node.defer("span", lambda: self.span(model, decl))
+        node.defer("condition", lambda: self.condition(model, decl, env))
+        node.defer("dependencies", lambda: [Dependency(symbol, origin) for symbol, origin in model.dependencies(decl)])
+        if name_expr is not None:
+            node.defer("name", lambda: _plain(ev.eval(name_expr, env)))
+        if scope_expr is not None:
+            node.defer("scope", lambda: self.scope(model, scope_expr, env))
         if body is not None:
             node.properties_loader = lambda: _plain(ev.eval(_without(body, ("name", "parent", "scope", "dependsOn")), env))
-        if iterations is not None and len(iterations) <= _MAX_INSTANCES and body is not None \
-                and body.get("name") is not None:
-            node.instance_names = [
-                _plain(ev.eval(body.get("name"), self.loop_env(decl, item, i))) for i, item in iterations
-            ]
+        if iterations is not None and len(iterations) <= _MAX_INSTANCES and name_expr is not None:
+            node.defer("instance_names", lambda: [
+                _plain(ev.eval(name_expr, self.loop_env(decl, item, i))) for i, item in iterations])
         if decl.kind == "resource":
-            node.name_segments = self.segments(model, decl, env, 0)
+            node.defer("name_segments", lambda: self.segments(model, decl, env, 0))
             if iterations is not None and len(iterations) <= _MAX_INSTANCES:
-                node.instance_segments = [
-                    self.segments(model, decl, self.loop_env(decl, item, i), 0) for i, item in iterations
-                ]
+                node.defer("instance_segments", lambda: [
+                    self.segments(model, decl, self.loop_env(decl, item, i), 0) for i, item in iterations])
         if decl.kind == "module":
             self.attach_module(model, decl, node, graph, path, stack, env, iterations)
         return node
+
+    @staticmethod
+    def span(model: SemanticModel, decl: Declaration) -> Span:
+        """From the `resource`/`module` keyword (after any decorators) to the end of the body."""
+        st = decl.decl
+        keyword = "resource" if decl.kind == "resource" else "module"
+        kw = model.source.text.rfind(keyword, st.start, st.name_start)
+        return model.source.span(kw if kw != -1 else st.name_start, st.end)
+
+    @staticmethod
+    def scope(model: SemanticModel, scope_expr: s.Node, env: dict[str, Any]) -> Any:
+        target = model.resolve(scope_expr)
+        return Unknown(target, {f"resource:{target}"}) if target else _plain(model.evaluator.eval(scope_expr, env))
 
     def segments(self, model: SemanticModel, decl: Declaration, env: dict[str, Any], depth: int) -> list[Any]:
         """The resource's full name, one value per type segment, following `parent:` and nesting."""
@@ -310,17 +338,21 @@ class _Loader:
             return
         assert target.path is not None
         module_path = target.path
-        line, col = model.position(st.path.start)
+
+        def error(message: str) -> Diagnostic:
+            line, col = model.position(st.path.start)
+            return Diagnostic(str(path), line, col, message)
+
         if not module_path.is_file():
             node.unresolved = f"module file not found: {ref}"
-            graph.errors.append(Diagnostic(str(path), line, col, f"module file not found: '{ref}'"))
+            graph.errors.append(error(f"module file not found: '{ref}'"))
             return
         resolved = _absolute(module_path)
         chain = (*stack, _absolute(path))
         if resolved in chain:
             cycle = " -> ".join(p.name for p in (*chain[chain.index(resolved):], resolved))
             node.unresolved = f"module cycle: {cycle}"
-            graph.errors.append(Diagnostic(str(path), line, col, f"module cycle: {cycle}"))
+            graph.errors.append(error(f"module cycle: {cycle}"))
             return
         if len(chain) > _MAX_MODULE_DEPTH:
             node.unresolved = "modules nested too deeply"
@@ -339,7 +371,7 @@ class _Loader:
                     loaded = self.graph(module_path, _plain(values), chain)
             except ArmguardError as e:
                 node.unresolved = str(e)
-                graph.errors.append(Diagnostic(str(path), line, col, f"module '{ref}': {e.message}"))
+                graph.errors.append(error(f"module '{ref}': {e.message}"))
                 return None
             graph.errors.extend(e for e in loaded.errors if e not in graph.errors)
             return loaded
@@ -437,7 +469,17 @@ def _index_of(expr: s.Node | None) -> s.Node | None:
 
 def _absolute(path: Path) -> Path:
     """An absolute, normalized path (cheaper than resolve(): symlinks are not followed)."""
-    return Path(os.path.normpath(os.path.abspath(path)))
+    key = str(path)
+    found = _ABSOLUTE.get(key)
+    if found is None:
+        found = Path(os.path.normpath(os.path.abspath(key)))
+        if os.path.isabs(key):  # a relative path depends on the working directory: not kept
+            _ABSOLUTE[key] = found
+    return found
+
+
+# Templates name the same modules over and over; building Path objects is the cost here.
+_ABSOLUTE: dict[str, Path] = {}
 
 
 def _load_arm_module(path: Path, values: dict[str, Any]) -> DeploymentGraph:

@@ -42,6 +42,21 @@ def avm_table() -> dict[str, Any]:
 
 
 def resolve_module(reference: str, from_file: Path) -> ModuleTarget:
+    """Where a module reference in `from_file` points."""
+    if from_file.is_absolute():
+        return _resolve_from_absolute(reference, from_file)
+    return _resolve(reference, from_file)
+
+
+# Templates name the same modules over and over. bicepconfig.json files are read once (see
+# `find_bicepconfig`), so the answer for a reference in a file does not change; a relative path
+# depends on the working directory and is not kept.
+@lru_cache(maxsize=4096)
+def _resolve_from_absolute(reference: str, from_file: Path) -> ModuleTarget:
+    return _resolve(reference, from_file)
+
+
+def _resolve(reference: str, from_file: Path) -> ModuleTarget:
     if reference.startswith(("br:", "br/")):
         return _resolve_registry(reference, from_file)
     if reference.startswith(("ts:", "ts/")):
@@ -75,8 +90,14 @@ def _resolve_registry(reference: str, from_file: Path) -> ModuleTarget:
 
 
 def _alias_config(from_file: Path) -> dict[str, Any]:
+    return _aliases_in(os.path.dirname(os.path.abspath(from_file)))
+
+
+@lru_cache(maxsize=256)
+def _aliases_in(directory: str) -> dict[str, Any]:
+    """The `br/` module aliases for files in a directory (callers only read them)."""
     aliases = dict(_BUILTIN_ALIASES["br"])
-    config = find_bicepconfig(Path(os.path.abspath(from_file)).parent)
+    config = find_bicepconfig(Path(directory))
     if config is not None:
         user = config.get("moduleAliases", {}).get("br", {})
         if isinstance(user, dict):

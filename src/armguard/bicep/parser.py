@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 
-from armguard.bicep.lexer import Token, tokenize
+from armguard.bicep.lexer import END, KIND, START, VALUE, RawToken, lex
 from armguard.bicep.syntax import (
     ArrayExpr,
     AssertDecl,
@@ -94,6 +94,7 @@ _ATOMS = frozenset({"str", "int", "id"})
 # Tokens that end an expression made of one literal or name (the postfix and binary operators,
 # '?', '(' and '=>' do not).
 _AFTER_ATOM = frozenset({",", ")", "]", "}", ":", "eof"})
+_PREFIX_OPERATORS = frozenset({"!", "-", "+"})
 _MAX_DEPTH = 200
 
 
@@ -104,10 +105,10 @@ class ParseError(Exception):
         self.message = message
 
 
-def _describe(tok: Token) -> str:
-    k = tok.kind
+def _describe(tok: RawToken) -> str:
+    k = tok[KIND]
     if k == "id":
-        return f"identifier '{tok.value}'"
+        return f"identifier '{tok[VALUE]}'"
     if k == "nl":
         return "end of line"
     if k == "eof":
@@ -117,16 +118,16 @@ def _describe(tok: Token) -> str:
     if k in ("strmid", "strtail"):
         return "string continuation"
     if k == "int":
-        return f"integer {tok.value}"
+        return f"integer {tok[VALUE]}"
     if k == "error":
-        return f"invalid character {tok.value!r}"
+        return f"invalid character {tok[VALUE]!r}"
     return f"'{k}'"
 
 
 class _Parser:
     def __init__(self, text: str):
         self._text = text
-        lexed = tokenize(text)
+        lexed = lex(text)
         self.lexed = lexed
         self.toks = lexed.tokens
         self.i = 0
@@ -135,15 +136,19 @@ class _Parser:
         self.depth = 0
 
     # ------------------------------------------------------------ token access
-    def cur(self) -> Token:
-        toks = self.toks
-        if self.nl_skip[-1]:
-            while toks[self.i].kind == "nl":
-                self.i += 1
-        return toks[self.i]
+    def cur(self) -> RawToken:
+        t = self.toks[self.i]
+        if t[KIND] == "nl" and self.nl_skip[-1]:
+            toks = self.toks
+            i = self.i + 1
+            while toks[i][KIND] == "nl":
+                i += 1
+            self.i = i
+            t = toks[i]
+        return t
 
     def kind(self) -> str:
-        return self.cur().kind
+        return self.cur()[KIND]
 
     def peek_kind(self, k: int) -> str:
         """Kind of the k-th significant token after the current one (newlines count unless skipped)."""
@@ -153,98 +158,98 @@ class _Parser:
         seen = -1
         while True:
             t = toks[i]
-            if t.kind == "eof":
+            if t[KIND] == "eof":
                 return "eof"
-            if not (skip and t.kind == "nl"):
+            if not (skip and t[KIND] == "nl"):
                 seen += 1
                 if seen == k:
-                    return t.kind
+                    return t[KIND]
             i += 1
 
-    def peek_tok(self, k: int) -> Token:
+    def peek_tok(self, k: int) -> RawToken:
         toks = self.toks
         i = self.i
         skip = self.nl_skip[-1]
         seen = -1
         while True:
             t = toks[i]
-            if t.kind == "eof":
+            if t[KIND] == "eof":
                 return t
-            if not (skip and t.kind == "nl"):
+            if not (skip and t[KIND] == "nl"):
                 seen += 1
                 if seen == k:
                     return t
             i += 1
 
-    def advance(self) -> Token:
+    def advance(self) -> RawToken:
         t = self.cur()
-        if t.kind != "eof":
+        if t[KIND] != "eof":
             self.i += 1
         return t
 
     def at_id(self, word: str) -> bool:
         t = self.cur()
-        return t.kind == "id" and t.value == word
+        return t[KIND] == "id" and t[VALUE] == word
 
-    def error(self, expected: str, tok: Token | None = None) -> ParseError:
+    def error(self, expected: str, tok: RawToken | None = None) -> ParseError:
         tok = tok or self.cur()
-        return ParseError(tok.start, f"expected {expected}, found {_describe(tok)}")
+        return ParseError(tok[START], f"expected {expected}, found {_describe(tok)}")
 
-    def expect(self, kind: str, what: str | None = None) -> Token:
+    def expect(self, kind: str, what: str | None = None) -> RawToken:
         t = self.cur()
-        if t.kind != kind:
+        if t[KIND] != kind:
             raise self.error(what or f"'{kind}'", t)
         self.i += 1
         return t
 
-    def expect_id(self, what: str = "an identifier") -> Token:
+    def expect_id(self, what: str = "an identifier") -> RawToken:
         return self.expect("id", what)
 
-    def expect_keyword(self, word: str) -> Token:
+    def expect_keyword(self, word: str) -> RawToken:
         t = self.cur()
-        if t.kind != "id" or t.value != word:
+        if t[KIND] != "id" or t[VALUE] != word:
             raise self.error(f"'{word}'", t)
         self.i += 1
         return t
 
     def skip_newlines(self) -> None:
         toks = self.toks
-        while toks[self.i].kind == "nl":
+        while toks[self.i][KIND] == "nl":
             self.i += 1
 
     def skip_separators(self) -> None:
         toks = self.toks
-        while toks[self.i].kind in ("nl", ","):
+        while toks[self.i][KIND] in ("nl", ","):
             self.i += 1
 
     def next_significant_is(self, kind: str) -> bool:
         """Whether the next token after any newlines has this kind (used for multi-line ternaries, unions)."""
         toks = self.toks
         i = self.i
-        while toks[i].kind == "nl":
+        while toks[i][KIND] == "nl":
             i += 1
-        return toks[i].kind == kind
+        return toks[i][KIND] == kind
 
     def next_is_after_newline(self, kind: str) -> bool:
         """Whether the first token after the newline(s) at i+1 has this kind."""
         toks = self.toks
         i = self.i + 1
-        while toks[i].kind == "nl":
+        while toks[i][KIND] == "nl":
             i += 1
-        return toks[i].kind == kind
+        return toks[i][KIND] == kind
 
     def prev_end(self) -> int:
         i = self.i - 1
         toks = self.toks
-        while i > 0 and toks[i].kind == "nl":
+        while i > 0 and toks[i][KIND] == "nl":
             i -= 1
-        return toks[i].end if i >= 0 else 0
+        return toks[i][END] if i >= 0 else 0
 
     def enter(self, skip_nl: bool) -> None:
         self.nl_skip.append(skip_nl)
         self.depth += 1
         if self.depth > _MAX_DEPTH:
-            raise ParseError(self.toks[self.i].start, "expression nested too deeply")
+            raise ParseError(self.toks[self.i][START], "expression nested too deeply")
 
     def leave(self) -> None:
         self.nl_skip.pop()
@@ -257,7 +262,7 @@ class _Parser:
         toks = self.toks
         while True:
             self.skip_newlines()
-            if toks[self.i].kind == "eof":
+            if toks[self.i][KIND] == "eof":
                 break
             start_i = self.i
             self.nl_skip = [False]
@@ -265,15 +270,15 @@ class _Parser:
             try:
                 stmt = self.statement()
                 t = toks[self.i]
-                if t.kind not in ("nl", "eof"):
+                if t[KIND] not in ("nl", "eof"):
                     raise self.error("end of line", t)
                 statements.append(stmt)
             except ParseError as e:
                 errors.append(e)
                 self.recover(start_i)
-                statements.append(ErrorStatement(toks[start_i].start, self.prev_end(), [], e.message))
+                statements.append(ErrorStatement(toks[start_i][START], self.prev_end(), [], e.message))
             except RecursionError:
-                e = ParseError(toks[start_i].start, "expression nested too deeply")
+                e = ParseError(toks[start_i][START], "expression nested too deeply")
                 errors.append(e)
                 self.recover(start_i)
         return statements, errors
@@ -287,7 +292,7 @@ class _Parser:
         error_i = max(self.i, start_i + 1)
         while True:
             t = toks[i]
-            k = t.kind
+            k = t[KIND]
             if k == "eof":
                 break
             if k in _OPENERS or k == "strhead":
@@ -300,8 +305,8 @@ class _Parser:
                 # A statement keyword in the first column starts the next statement even when the
                 # broken one left brackets or an interpolation open.
                 nxt = toks[i + 1]
-                if ((nxt.kind == "id" and nxt.value in _STATEMENT_KEYWORDS) or nxt.kind == "@") \
-                        and self.lexed_line_start(nxt.start):
+                if ((nxt[KIND] == "id" and nxt[VALUE] in _STATEMENT_KEYWORDS) or nxt[KIND] == "@") \
+                        and self.lexed_line_start(nxt[START]):
                     break
             i += 1
         self.i = i
@@ -311,12 +316,12 @@ class _Parser:
 
     # ------------------------------------------------------------ statements
     def statement(self) -> Statement:
-        start = self.cur().start
+        start = self.cur()[START]
         decorators = self.decorators()
         t = self.cur()
-        if t.kind != "id":
+        if t[KIND] != "id":
             raise self.error("a declaration (param, var, resource, module, output, ...)", t)
-        word = t.value
+        word = t[VALUE]
         method = _STATEMENTS.get(word)
         if method is None:
             raise self.error("a declaration (param, var, resource, module, output, ...)", t)
@@ -330,7 +335,7 @@ class _Parser:
             expr = self.postfix_expr()
             if not isinstance(expr, Call):
                 raise ParseError(expr.start, "expected a decorator call such as @description('...')")
-            out.append(Decorator(at.start, expr.end, expr))
+            out.append(Decorator(at[START], expr.end, expr))
             if self.kind() not in ("nl", "eof"):
                 raise self.error("end of line after decorator")
             self.skip_newlines()
@@ -342,7 +347,7 @@ class _Parser:
         return TargetScopeDecl(start, value.end, decorators, value)
 
     def s_metadata(self, start: int, decorators: list[Decorator]) -> Statement:
-        name = self.expect_id("a metadata name").value
+        name = self.expect_id("a metadata name")[VALUE]
         self.expect("=")
         value = self.expr()
         return MetadataDecl(start, value.end, decorators, name, value)
@@ -356,8 +361,8 @@ class _Parser:
         if self.kind() == "=":
             self.advance()
             default = self.expr()
-        end = default.end if default is not None else (type_.end if type_ is not None else name_tok.end)
-        return ParamDecl(start, end, decorators, name_tok.value, name_tok.start, type_, default)
+        end = default.end if default is not None else (type_.end if type_ is not None else name_tok[END])
+        return ParamDecl(start, end, decorators, name_tok[VALUE], name_tok[START], type_, default)
 
     def s_var(self, start: int, decorators: list[Decorator]) -> Statement:
         name_tok = self.expect_id("a variable name")
@@ -366,20 +371,20 @@ class _Parser:
             type_ = self.type_expr()
         self.expect("=")
         value = self.expr()
-        return VarDecl(start, value.end, decorators, name_tok.value, name_tok.start, type_, value)
+        return VarDecl(start, value.end, decorators, name_tok[VALUE], name_tok[START], type_, value)
 
     def s_output(self, start: int, decorators: list[Decorator]) -> Statement:
         name_tok = self.expect_id("an output name")
         type_ = self.type_expr()
         self.expect("=")
         value = self.expr()
-        return OutputDecl(start, value.end, decorators, name_tok.value, name_tok.start, type_, value)
+        return OutputDecl(start, value.end, decorators, name_tok[VALUE], name_tok[START], type_, value)
 
     def s_type(self, start: int, decorators: list[Decorator]) -> Statement:
         name_tok = self.expect_id("a type name")
         self.expect("=")
         value = self.type_expr()
-        return TypeDecl(start, value.end, decorators, name_tok.value, name_tok.start, value)
+        return TypeDecl(start, value.end, decorators, name_tok[VALUE], name_tok[START], value)
 
     def s_func(self, start: int, decorators: list[Decorator]) -> Statement:
         name_tok = self.expect_id("a function name")
@@ -389,7 +394,7 @@ class _Parser:
         while self.kind() != ")":
             p = self.expect_id("a parameter name")
             ptype = self.type_expr()
-            params.append(LambdaParam(p.start, ptype.end, p.value, ptype))
+            params.append(LambdaParam(p[START], ptype.end, p[VALUE], ptype))
             if self.kind() == ",":
                 self.advance()
             elif self.kind() != ")":
@@ -400,8 +405,8 @@ class _Parser:
         self.expect("=>")
         self.skip_newlines()
         body = self.expr()
-        lam = Lambda(lparen.start, body.end, params, body, ret)
-        return FuncDecl(start, body.end, decorators, name_tok.value, name_tok.start, lam)
+        lam = Lambda(lparen[START], body.end, params, body, ret)
+        return FuncDecl(start, body.end, decorators, name_tok[VALUE], name_tok[START], lam)
 
     def s_import(self, start: int, decorators: list[Decorator]) -> Statement:
         k = self.kind()
@@ -414,18 +419,18 @@ class _Parser:
                 if self.kind() == "}":
                     break
                 t = self.cur()
-                if t.kind == "id" or t.kind == "str":
+                if t[KIND] == "id" or t[KIND] == "str":
                     self.advance()
-                    name = t.value
+                    name = t[VALUE]
                 else:
                     raise self.error("an imported symbol name", t)
                 alias = None
-                end = t.end
+                end = t[END]
                 if self.at_id("as"):
                     self.advance()
                     a = self.expect_id("an alias")
-                    alias, end = a.value, a.end
-                items.append(ImportItem(t.start, end, name, alias))
+                    alias, end = a[VALUE], a[END]
+                items.append(ImportItem(t[START], end, name, alias))
                 if self.kind() not in ("nl", ",", "}"):
                     raise self.error("',' or '}'")
             self.leave()
@@ -436,7 +441,7 @@ class _Parser:
         if k == "*":
             self.advance()
             self.expect_keyword("as")
-            alias = self.expect_id("a namespace alias").value
+            alias = self.expect_id("a namespace alias")[VALUE]
             self.expect_keyword("from")
             src = self.string_literal("the path of the file to import from")
             return ImportDecl(start, src.end, decorators, "wildcard", [], alias, src)
@@ -452,11 +457,11 @@ class _Parser:
 
     def extension_tail(self) -> tuple[str | StringLiteral, Expr | None, str | None, int]:
         t = self.cur()
-        if t.kind == "id":
+        if t[KIND] == "id":
             self.advance()
-            spec: str | StringLiteral = t.value
-            end = t.end
-        elif t.kind in ("str", "strhead"):
+            spec: str | StringLiteral = t[VALUE]
+            end = t[END]
+        elif t[KIND] in ("str", "strhead"):
             spec = self.string_literal("an extension name or reference")
             end = spec.end
         else:
@@ -470,18 +475,18 @@ class _Parser:
         if self.at_id("as"):
             self.advance()
             a = self.expect_id("an alias")
-            alias, end = a.value, a.end
+            alias, end = a[VALUE], a[END]
         return spec, config, alias, end
 
     def s_extension_config(self, start: int, decorators: list[Decorator]) -> Statement:
         alias = self.expect_id("an extension alias")
         config = None
-        end = alias.end
+        end = alias[END]
         if self.at_id("with"):
             self.advance()
             config = self.expr()
             end = config.end
-        return ExtensionConfigDecl(start, end, decorators, alias.value, config)
+        return ExtensionConfigDecl(start, end, decorators, alias[VALUE], config)
 
     def s_resource(self, start: int, decorators: list[Decorator]) -> Statement:
         name_tok = self.expect_id("a resource symbolic name")
@@ -492,7 +497,7 @@ class _Parser:
             existing = True
         self.expect("=")
         value = self.declaration_body()
-        return ResourceDecl(start, value.end, decorators, name_tok.value, name_tok.start, type_string, existing,
+        return ResourceDecl(start, value.end, decorators, name_tok[VALUE], name_tok[START], type_string, existing,
                             value)
 
     def s_module(self, start: int, decorators: list[Decorator]) -> Statement:
@@ -500,26 +505,26 @@ class _Parser:
         path = self.string_literal("a module path or registry reference")
         self.expect("=")
         value = self.declaration_body()
-        return ModuleDecl(start, value.end, decorators, name_tok.value, name_tok.start, path, value)
+        return ModuleDecl(start, value.end, decorators, name_tok[VALUE], name_tok[START], path, value)
 
     def s_test(self, start: int, decorators: list[Decorator]) -> Statement:
         name_tok = self.expect_id("a test name")
         path = self.string_literal("the path of the file under test")
         self.expect("=")
         value = self.declaration_body()
-        return TestDecl(start, value.end, decorators, name_tok.value, name_tok.start, path, value)
+        return TestDecl(start, value.end, decorators, name_tok[VALUE], name_tok[START], path, value)
 
     def s_assert(self, start: int, decorators: list[Decorator]) -> Statement:
         name_tok = self.expect_id("an assertion name")
         self.expect("=")
         value = self.expr()
-        return AssertDecl(start, value.end, decorators, name_tok.value, name_tok.start, value)
+        return AssertDecl(start, value.end, decorators, name_tok[VALUE], name_tok[START], value)
 
     def s_using(self, start: int, decorators: list[Decorator]) -> Statement:
         t = self.cur()
-        if t.kind == "id" and t.value == "none":
+        if t[KIND] == "id" and t[VALUE] == "none":
             self.advance()
-            return UsingDecl(start, t.end, decorators, None)
+            return UsingDecl(start, t[END], decorators, None)
         path = self.string_literal("the path of the template, or 'none'")
         config = None
         end = path.end
@@ -537,16 +542,16 @@ class _Parser:
         """`{...}`, `if (cond) {...}` or `[for ...: ...]` (possibly on the next line)."""
         self.skip_newlines()
         t = self.cur()
-        if t.kind == "{":
+        if t[KIND] == "{":
             return self.object_expr()
-        if t.kind == "[":
+        if t[KIND] == "[":
             return self.array_or_for()
-        if t.kind == "id" and t.value == "if":
+        if t[KIND] == "id" and t[VALUE] == "if":
             return self.if_expr()
         raise self.error("'{', 'if' or '[for'", t)
 
     def if_expr(self) -> IfExpr:
-        start = self.advance().start
+        start = self.advance()[START]
         self.expect("(")
         self.enter(True)
         cond = self.expr()
@@ -557,30 +562,45 @@ class _Parser:
 
     # ----------------------------------------------------------- expressions
     def expr(self) -> Expr:
-        t = self.cur()
+        toks = self.toks
+        t = toks[self.i]
+        k = t[KIND]
+        if k == "nl" and self.nl_skip[-1]:
+            t = self.cur()
+            k = t[KIND]
         # Fast path for the commonest value: a lone literal or name before a separator.
-        k = t.kind
         if k in _ATOMS:
-            nxt = self.toks[self.i + 1].kind
+            nxt = toks[self.i + 1][KIND]
             if nxt in _AFTER_ATOM or (nxt == "nl" and not self.nl_skip[-1] and not self.next_is_after_newline("?")):
                 self.i += 1
                 if k == "str":
-                    return StringLiteral(t.start, t.end, [t.value], self._text.startswith(("'''", "$"), t.start))
+                    return StringLiteral(t[START], t[END], [t[VALUE]], self._text.startswith(("'''", "$"), t[START]))
                 if k == "int":
-                    return IntLiteral(t.start, t.end, t.value)
-                v = t.value
+                    return IntLiteral(t[START], t[END], t[VALUE])
+                v = t[VALUE]
                 if v == "true" or v == "false":
-                    return BoolLiteral(t.start, t.end, v == "true")
+                    return BoolLiteral(t[START], t[END], v == "true")
                 if v == "null":
-                    return NullLiteral(t.start, t.end)
-                return Identifier(t.start, t.end, v)
+                    return NullLiteral(t[START], t[END])
+                return Identifier(t[START], t[END], v)
         # Lambdas: `x => e`, `(a, b) => e`, `() => e`.
-        if t.kind == "id" and self.peek_kind(1) == "=>":
+        if k == "id":
+            nk = toks[self.i + 1][KIND]
+            if nk == "=>" or (nk == "nl" and self.peek_kind(1) == "=>"):
+                return self.lambda_expr()
+        elif k == "(" and self.is_lambda_paren():
             return self.lambda_expr()
-        if t.kind == "(" and self.is_lambda_paren():
-            return self.lambda_expr()
-        cond = self.binary(0)
-        if self.kind() == "?" or (not self.nl_skip[-1] and self.next_significant_is("?")):
+        if k in _PREFIX_OPERATORS:
+            cond = self.binary(0, t)
+        else:
+            # Most values are one operand (an object, a call, a member access) before a separator:
+            # no operator or condition follows.
+            cond = self.postfix_expr(t)
+            nk = toks[self.i][KIND]
+            if nk in _AFTER_ATOM or (nk == "nl" and not self.nl_skip[-1] and not self.next_significant_is("?")):
+                return cond
+            cond = self.binary(0, left=cond)
+        if self.cur()[KIND] == "?" or (not self.nl_skip[-1] and self.next_significant_is("?")):
             self.skip_newlines()
             self.advance()
             self.skip_newlines()
@@ -598,7 +618,7 @@ class _Parser:
         i = self.i + 1
         depth = 1
         while True:
-            k = toks[i].kind
+            k = toks[i][KIND]
             if k == "eof":
                 return False
             if k in ("(", "[", "{"):
@@ -609,22 +629,22 @@ class _Parser:
                     break
             i += 1
         i += 1
-        while toks[i].kind == "nl":
+        while toks[i][KIND] == "nl":
             i += 1
-        return toks[i].kind == "=>"
+        return toks[i][KIND] == "=>"
 
     def lambda_expr(self) -> Lambda:
-        start = self.cur().start
+        start = self.cur()[START]
         params: list[LambdaParam] = []
         if self.kind() == "id":
             t = self.advance()
-            params.append(LambdaParam(t.start, t.end, t.value))
+            params.append(LambdaParam(t[START], t[END], t[VALUE]))
         else:
             self.advance()
             self.enter(True)
             while self.kind() != ")":
                 t = self.expect_id("a lambda parameter name")
-                params.append(LambdaParam(t.start, t.end, t.value))
+                params.append(LambdaParam(t[START], t[END], t[VALUE]))
                 if self.kind() == ",":
                     self.advance()
                 elif self.kind() != ")":
@@ -636,47 +656,55 @@ class _Parser:
         body = self.expr()
         return Lambda(start, body.end, params, body)
 
-    def binary(self, min_prec: int) -> Expr:
-        left = self.unary()
+    def binary(self, min_prec: int, first: RawToken | None = None, left: Expr | None = None) -> Expr:
+        """`first`: the current token, when the caller has it at hand; `left`: the first operand,
+        when the caller has parsed it."""
+        if left is None:
+            left = self.unary(first or self.cur())
         while True:
             t = self.cur()
-            prec = _PRECEDENCE.get(t.kind)
+            prec = _PRECEDENCE.get(t[KIND])
             if prec is None or prec <= min_prec:
                 return left
             self.i += 1
             self.skip_newlines()
             right = self.binary(prec)
-            left = Binary(left.start, right.end, t.kind, left, right)
+            left = Binary(left.start, right.end, t[KIND], left, right)
 
-    def unary(self) -> Expr:
-        t = self.cur()
-        if t.kind in ("!", "-", "+"):
+    def unary(self, t: RawToken) -> Expr:
+        """A unary expression starting at the current token `t`."""
+        if t[KIND] in _PREFIX_OPERATORS:
             self.i += 1
             self.depth += 1
             if self.depth > _MAX_DEPTH:
-                raise ParseError(t.start, "expression nested too deeply")
-            operand = self.unary()
+                raise ParseError(t[START], "expression nested too deeply")
+            operand = self.unary(self.cur())
             self.depth -= 1
-            return Unary(t.start, operand.end, t.kind, operand)
-        return self.postfix_expr()
+            return Unary(t[START], operand.end, t[KIND], operand)
+        return self.postfix_expr(t)
 
-    def postfix_expr(self) -> Expr:
-        expr = self.primary()
+    def postfix_expr(self, first: RawToken | None = None) -> Expr:
+        """`first`: the current token, when the caller has it at hand."""
+        expr = self.primary(first or self.cur())
+        toks = self.toks
         while True:
-            t = self.cur()
-            k = t.kind
+            t = toks[self.i]
+            k = t[KIND]
+            if k == "nl" and self.nl_skip[-1]:
+                t = self.cur()
+                k = t[KIND]
             if k == ".":
                 self.i += 1
                 name = self.member_name()
                 if self.kind() == "(":
                     args, end = self.call_args()
-                    expr = Call(expr.start, end, name.value, args, expr, name.start)
+                    expr = Call(expr.start, end, name[VALUE], args, expr, name[START])
                 else:
-                    expr = PropertyAccess(expr.start, name.end, expr, name.value)
+                    expr = PropertyAccess(expr.start, name[END], expr, name[VALUE])
             elif k == ".?":
                 self.i += 1
                 name = self.member_name()
-                expr = PropertyAccess(expr.start, name.end, expr, name.value, True)
+                expr = PropertyAccess(expr.start, name[END], expr, name[VALUE], True)
             elif k == "[":
                 self.i += 1
                 self.enter(True)
@@ -689,64 +717,71 @@ class _Parser:
                     from_end = True
                 index = self.expr()
                 self.leave()
-                end = self.expect("]").end
+                end = self.expect("]")[END]
                 expr = IndexAccess(expr.start, end, expr, index, safe, from_end)
             elif k == "::":
                 self.i += 1
                 name = self.expect_id("a nested resource name")
-                expr = ChildAccess(expr.start, name.end, expr, name.value)
+                expr = ChildAccess(expr.start, name[END], expr, name[VALUE])
             elif k == "!":
                 # Postfix non-null assertion only when it cannot start a new operand on the same line.
                 self.i += 1
-                expr = NonNull(expr.start, t.end, expr)
+                expr = NonNull(expr.start, t[END], expr)
             else:
                 return expr
 
-    def member_name(self) -> Token:
+    def member_name(self) -> RawToken:
         t = self.cur()
-        if t.kind != "id":
+        if t[KIND] != "id":
             raise self.error("a property name", t)
         self.i += 1
         return t
 
     def call_args(self) -> tuple[list[Expr], int]:
-        self.advance()  # (
+        """The arguments of a call; the current token is its '('."""
+        self.i += 1
         self.enter(True)
         args: list[Expr] = []
-        while self.kind() != ")":
-            if self.kind() == "...":
-                s = self.advance()
+        t = self.cur()
+        while t[KIND] != ")":
+            if t[KIND] == "...":
+                self.i += 1
                 e = self.expr()
-                args.append(Spread(s.start, e.end, e))  # type: ignore[arg-type]
+                args.append(Spread(t[START], e.end, e))  # type: ignore[arg-type]
             else:
                 args.append(self.expr())
-            if self.kind() == ",":
-                self.advance()
-            elif self.kind() != ")":
-                raise self.error("',' or ')'")
+            t = self.cur()
+            if t[KIND] == ",":
+                self.i += 1
+                t = self.cur()
+            elif t[KIND] != ")":
+                raise self.error("',' or ')'", t)
         self.leave()
-        end = self.advance().end
-        return args, end
+        self.i += 1
+        return args, t[END]
 
-    def primary(self) -> Expr:
-        t = self.cur()
-        k = t.kind
+    def primary(self, t: RawToken) -> Expr:
+        """A primary expression starting at the current token `t`."""
+        k = t[KIND]
         if k == "id":
             self.i += 1
-            v = t.value
-            if self.kind() == "(":
+            v = t[VALUE]
+            nt = self.toks[self.i]
+            if nt[KIND] == "nl" and self.nl_skip[-1]:
+                nt = self.cur()
+            if nt[KIND] == "(":
                 args, end = self.call_args()
-                return Call(t.start, end, v, args, None, t.start)
+                return Call(t[START], end, v, args, None, t[START])
             if v == "true":
-                return BoolLiteral(t.start, t.end, True)
+                return BoolLiteral(t[START], t[END], True)
             if v == "false":
-                return BoolLiteral(t.start, t.end, False)
+                return BoolLiteral(t[START], t[END], False)
             if v == "null":
-                return NullLiteral(t.start, t.end)
-            return Identifier(t.start, t.end, v)
+                return NullLiteral(t[START], t[END])
+            return Identifier(t[START], t[END], v)
         if k == "int":
             self.i += 1
-            return IntLiteral(t.start, t.end, t.value)
+            return IntLiteral(t[START], t[END], t[VALUE])
         if k in ("str", "strhead"):
             return self.string_literal("a string")
         if k == "{":
@@ -758,101 +793,114 @@ class _Parser:
             self.enter(True)
             inner = self.expr()
             self.leave()
-            end = self.expect(")").end
-            return Paren(t.start, end, inner)
+            end = self.expect(")")[END]
+            return Paren(t[START], end, inner)
         raise self.error("an expression", t)
 
     def string_literal(self, what: str) -> StringLiteral:
         t = self.cur()
-        if t.kind == "str":
+        if t[KIND] == "str":
             self.i += 1
-            multiline = self._text.startswith(("'''", "$"), t.start)
-            return StringLiteral(t.start, t.end, [t.value], multiline)
-        if t.kind != "strhead":
+            multiline = self._text.startswith(("'''", "$"), t[START])
+            return StringLiteral(t[START], t[END], [t[VALUE]], multiline)
+        if t[KIND] != "strhead":
             raise self.error(what, t)
         self.i += 1
-        parts: list = [t.value]
+        parts: list = [t[VALUE]]
         self.enter(True)
         while True:
             parts.append(self.expr())
             nt = self.cur()
-            if nt.kind == "strmid":
+            if nt[KIND] == "strmid":
                 self.i += 1
-                parts.append(nt.value)
+                parts.append(nt[VALUE])
                 continue
-            if nt.kind == "strtail":
+            if nt[KIND] == "strtail":
                 self.i += 1
-                parts.append(nt.value)
+                parts.append(nt[VALUE])
                 self.leave()
-                return StringLiteral(t.start, nt.end, parts, self._text.startswith(("'''", "$"), t.start))
+                return StringLiteral(t[START], nt[END], parts, self._text.startswith(("'''", "$"), t[START]))
             raise self.error("'}' closing the interpolation", nt)
 
     def object_expr(self) -> ObjectExpr:
-        start = self.expect("{").start
+        start = self.expect("{")[START]
         self.enter(False)
         items: list = []
+        toks = self.toks
         while True:
-            self.skip_separators()
-            t = self.toks[self.i]
-            if t.kind == "}":
+            i = self.i
+            while toks[i][KIND] in ("nl", ","):
+                i += 1
+            self.i = i
+            t = toks[i]
+            if t[KIND] == "}":
                 break
-            decorators = self.decorators() if t.kind == "@" else []
-            t = self.toks[self.i]
-            if t.kind == "...":
+            if t[KIND] == "@":
+                decorators = self.decorators()
+                t = toks[self.i]
+            else:
+                decorators = []
+            if t[KIND] == "...":
                 self.i += 1
                 e = self.expr()
-                items.append(Spread(t.start, e.end, e))
-            elif (t.kind == "id" and t.value == "resource" and self.toks[self.i + 1].kind == "id"
-                  and self.toks[self.i + 2].kind in ("str", "strhead")):
+                items.append(Spread(t[START], e.end, e))
+            elif (t[KIND] == "id" and t[VALUE] == "resource" and self.toks[self.i + 1][KIND] == "id"
+                  and self.toks[self.i + 2][KIND] in ("str", "strhead")):
                 self.i += 1
-                items.append(self.s_resource(decorators[0].start if decorators else t.start, decorators))
+                items.append(self.s_resource(decorators[0].start if decorators else t[START], decorators))
             else:
-                if t.kind == "id":
+                if t[KIND] == "id":
                     self.i += 1
-                    key: str | StringLiteral = t.value
-                elif t.kind in ("str", "strhead"):
+                    key: str | StringLiteral = t[VALUE]
+                elif t[KIND] in ("str", "strhead"):
                     key = self.string_literal("a property name")
                 else:
                     raise self.error("a property name or '}'", t)
-                self.expect(":", "':' after the property name")
+                colon = toks[self.i]  # newlines are significant here: no skipping
+                if colon[KIND] != ":":
+                    raise self.error("':' after the property name", colon)
+                self.i += 1
                 value = self.expr()
-                items.append(ObjectProperty(decorators[0].start if decorators else t.start, value.end, key,
-                                            t.start, value, decorators))
-            nk = self.toks[self.i].kind
+                items.append(ObjectProperty(decorators[0].start if decorators else t[START], value.end, key,
+                                            t[START], value, decorators))
+            nk = toks[self.i][KIND]
             if nk not in ("nl", ",", "}"):
-                raise self.error("a new line, ',' or '}' after the property", self.toks[self.i])
+                raise self.error("a new line, ',' or '}' after the property", toks[self.i])
         self.leave()
-        end = self.advance().end
+        end = self.advance()[END]
         return ObjectExpr(start, end, items)
 
     def array_or_for(self) -> Expr:
-        start = self.expect("[").start
+        start = self.expect("[")[START]
         self.enter(False)
         toks = self.toks
         j = self.i
-        while toks[j].kind == "nl":
+        while toks[j][KIND] == "nl":
             j += 1
-        if toks[j].kind == "id" and toks[j].value == "for" and toks[j + 1].kind in ("id", "("):
+        if toks[j][KIND] == "id" and toks[j][VALUE] == "for" and toks[j + 1][KIND] in ("id", "("):
             self.i = j
             result = self.for_expr(start)
             self.leave()
             return result
         items: list = []
         while True:
-            self.skip_separators()
-            t = toks[self.i]
-            if t.kind == "]":
+            i = self.i
+            while toks[i][KIND] in ("nl", ","):
+                i += 1
+            self.i = i
+            t = toks[i]
+            if t[KIND] == "]":
                 break
-            if t.kind == "...":
+            if t[KIND] == "...":
                 self.i += 1
                 e = self.expr()
-                items.append(Spread(t.start, e.end, e))
+                items.append(Spread(t[START], e.end, e))
             else:
                 items.append(self.expr())
-            if toks[self.i].kind not in ("nl", ",", "]"):
+            if toks[self.i][KIND] not in ("nl", ",", "]"):
                 raise self.error("a new line, ',' or ']' after the array item", toks[self.i])
         self.leave()
-        end = self.advance().end
+        end = self.advance()[END]
         return ArrayExpr(start, end, items)
 
     def for_expr(self, start: int) -> ForExpr:
@@ -860,13 +908,13 @@ class _Parser:
         item = index = None
         if self.kind() == "(":
             self.advance()
-            item = self.expect_id("a loop item variable").value
+            item = self.expect_id("a loop item variable")[VALUE]
             if self.kind() == ",":
                 self.advance()
-                index = self.expect_id("a loop index variable").value
+                index = self.expect_id("a loop index variable")[VALUE]
             self.expect(")")
         else:
-            item = self.expect_id("a loop item variable").value
+            item = self.expect_id("a loop item variable")[VALUE]
         self.expect_keyword("in")
         self.nl_skip.append(True)
         iterable = self.expr()
@@ -883,7 +931,7 @@ class _Parser:
             self.expect(")")
         body = self.expr()
         self.skip_newlines()
-        end = self.expect("]", "']' closing the for-expression").end
+        end = self.expect("]", "']' closing the for-expression")[END]
         return ForExpr(start, end, item, index, iterable, body, condition)
 
     # ------------------------------------------------------------------ types
@@ -907,39 +955,39 @@ class _Parser:
         t = self.primary_type()
         toks = self.toks
         while True:
-            k = toks[self.i].kind
+            k = toks[self.i][KIND]
             if k == "[":
-                nk = toks[self.i + 1].kind
+                nk = toks[self.i + 1][KIND]
                 if nk == "]":
-                    end = toks[self.i + 1].end
+                    end = toks[self.i + 1][END]
                     self.i += 2
                     t = TypeArray(t.start, end, t)
-                elif nk in ("*", "int") and toks[self.i + 2].kind == "]":
-                    member = "*" if nk == "*" else str(toks[self.i + 1].value)
-                    end = toks[self.i + 2].end
+                elif nk in ("*", "int") and toks[self.i + 2][KIND] == "]":
+                    member = "*" if nk == "*" else str(toks[self.i + 1][VALUE])
+                    end = toks[self.i + 2][END]
                     self.i += 3
                     t = TypeMember(t.start, end, t, f"[{member}]")
                 else:
                     return t
             elif k == "?":
-                end = toks[self.i].end
+                end = toks[self.i][END]
                 self.i += 1
                 t = TypeNullable(t.start, end, t)
             elif k == "!":
-                end = toks[self.i].end
+                end = toks[self.i][END]
                 self.i += 1
                 t = TypeMember(t.start, end, t, "!")
             elif k == ".":
                 nt = toks[self.i + 1]
-                if nt.kind == "id" and toks[self.i + 2].kind == "<" and isinstance(t, TypeRef):
+                if nt[KIND] == "id" and toks[self.i + 2][KIND] == "<" and isinstance(t, TypeRef):
                     self.i += 1
                     t = self.generic_type(self.advance(), t.start)
-                elif nt.kind == "id":
+                elif nt[KIND] == "id":
                     self.i += 2
-                    t = TypeMember(t.start, nt.end, t, nt.value)
-                elif nt.kind == "*":
+                    t = TypeMember(t.start, nt[END], t, nt[VALUE])
+                elif nt[KIND] == "*":
                     self.i += 2
-                    t = TypeMember(t.start, nt.end, t, "*")
+                    t = TypeMember(t.start, nt[END], t, "*")
                 else:
                     raise self.error("a property name", nt)
             else:
@@ -947,32 +995,32 @@ class _Parser:
 
     def primary_type(self) -> TypeExpr:
         t = self.cur()
-        k = t.kind
+        k = t[KIND]
         if k == "id":
             self.i += 1
-            v = t.value
-            nk = self.toks[self.i].kind
+            v = t[VALUE]
+            nk = self.toks[self.i][KIND]
             if v == "resource" and nk in ("str", "strhead"):
                 s = self.string_literal("a resource type string")
-                return TypeResource(t.start, s.end, v, s)
+                return TypeResource(t[START], s.end, v, s)
             if nk == "<":
-                return self.generic_type(t, t.start)
+                return self.generic_type(t, t[START])
             if v in ("true", "false"):
-                return TypeLiteral(t.start, t.end, BoolLiteral(t.start, t.end, v == "true"))
+                return TypeLiteral(t[START], t[END], BoolLiteral(t[START], t[END], v == "true"))
             if v == "null":
-                return TypeLiteral(t.start, t.end, NullLiteral(t.start, t.end))
-            return TypeRef(t.start, t.end, v)
+                return TypeLiteral(t[START], t[END], NullLiteral(t[START], t[END]))
+            return TypeRef(t[START], t[END], v)
         if k in ("str", "strhead"):
             s = self.string_literal("a string")
             return TypeLiteral(s.start, s.end, s)
         if k == "int":
             self.i += 1
-            return TypeLiteral(t.start, t.end, IntLiteral(t.start, t.end, t.value))
+            return TypeLiteral(t[START], t[END], IntLiteral(t[START], t[END], t[VALUE]))
         if k in ("-", "!"):
             self.i += 1
             inner = self.primary_type()
             if isinstance(inner, TypeLiteral):
-                return TypeLiteral(t.start, inner.end, Unary(t.start, inner.end, k, inner.value))
+                return TypeLiteral(t[START], inner.end, Unary(t[START], inner.end, k, inner.value))
             raise ParseError(inner.start, f"expected a literal after '{k}' in a type")
         if k == "{":
             return self.object_type()
@@ -983,11 +1031,11 @@ class _Parser:
             self.enter(True)
             inner = self.type_expr()
             self.leave()
-            end = self.expect(")").end
-            return TypeParen(t.start, end, inner)
+            end = self.expect(")")[END]
+            return TypeParen(t[START], end, inner)
         raise self.error("a type", t)
 
-    def generic_type(self, name: Token, start: int) -> TypeExpr:
+    def generic_type(self, name: RawToken, start: int) -> TypeExpr:
         """`resourceInput<'T@v'>`, `sys.resourceOutput<'T@v'>`: the current token is '<'."""
         self.advance()
         self.enter(True)
@@ -996,62 +1044,62 @@ class _Parser:
             self.advance()
             args.append(self.type_expr())
         self.leave()
-        end = self.expect(">").end
+        end = self.expect(">")[END]
         first = args[0]
         if isinstance(first, TypeLiteral) and isinstance(first.value, StringLiteral):
-            return TypeResource(start, end, name.value, first.value)
-        return TypeRef(start, end, name.value)
+            return TypeResource(start, end, name[VALUE], first.value)
+        return TypeRef(start, end, name[VALUE])
 
     def object_type(self) -> TypeObject:
-        start = self.expect("{").start
+        start = self.expect("{")[START]
         self.enter(False)
         props: list[TypeProperty] = []
         toks = self.toks
         while True:
             self.skip_separators()
-            if toks[self.i].kind == "}":
+            if toks[self.i][KIND] == "}":
                 break
-            decorators = self.decorators() if toks[self.i].kind == "@" else []
+            decorators = self.decorators() if toks[self.i][KIND] == "@" else []
             t = toks[self.i]
             name: str | None
-            if t.kind == "id":
+            if t[KIND] == "id":
                 self.i += 1
-                name = t.value
-            elif t.kind == "*":
+                name = t[VALUE]
+            elif t[KIND] == "*":
                 self.i += 1
                 name = None
-            elif t.kind in ("str", "strhead"):
+            elif t[KIND] in ("str", "strhead"):
                 s = self.string_literal("a property name")
                 name = s.value if s.value is not None else "<interpolated>"
             else:
                 raise self.error("a property name or '}'", t)
             self.expect(":", "':' after the property name")
             ptype = self.type_expr()
-            props.append(TypeProperty(decorators[0].start if decorators else t.start, ptype.end, name, ptype,
+            props.append(TypeProperty(decorators[0].start if decorators else t[START], ptype.end, name, ptype,
                                       decorators))
-            if toks[self.i].kind not in ("nl", ",", "}"):
+            if toks[self.i][KIND] not in ("nl", ",", "}"):
                 raise self.error("a new line, ',' or '}' after the property type", toks[self.i])
         self.leave()
-        end = self.advance().end
+        end = self.advance()[END]
         return TypeObject(start, end, props)
 
     def tuple_type(self) -> TypeTuple:
-        start = self.expect("[").start
+        start = self.expect("[")[START]
         self.enter(False)
         items: list[TypeTupleItem] = []
         toks = self.toks
         while True:
             self.skip_separators()
-            if toks[self.i].kind == "]":
+            if toks[self.i][KIND] == "]":
                 break
-            decorators = self.decorators() if toks[self.i].kind == "@" else []
-            item_start = toks[self.i].start
+            decorators = self.decorators() if toks[self.i][KIND] == "@" else []
+            item_start = toks[self.i][START]
             ty = self.type_expr()
             items.append(TypeTupleItem(decorators[0].start if decorators else item_start, ty.end, ty, decorators))
-            if toks[self.i].kind not in ("nl", ",", "]"):
+            if toks[self.i][KIND] not in ("nl", ",", "]"):
                 raise self.error("a new line, ',' or ']' after the tuple item", toks[self.i])
         self.leave()
-        end = self.advance().end
+        end = self.advance()[END]
         return TypeTuple(start, end, items)
 
 

@@ -10,7 +10,8 @@ explicit `dependsOn` entries are always kept; a child nested in a deployed paren
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +46,16 @@ class Declaration:
     condition: s.Node | None
     body: s.ObjectExpr | None
     children: list[str] = field(default_factory=list)
-    references: list[Reference] = field(default_factory=list)
+    # Found on first use (`references`): only dependencies need them, and few consumers ask.
+    _references: list[Reference] | None = field(default=None, repr=False)
+    _core: _Core | None = field(default=None, repr=False)
+
+    @property
+    def references(self) -> list[Reference]:
+        """What the declaration refers to, in the order the Bicep compiler meets it."""
+        if self._references is None:
+            self._references = self._core._references(self) if self._core is not None else []
+        return self._references
 
     @property
     def decorators(self) -> list[s.Decorator]:
@@ -54,25 +64,40 @@ class Declaration:
 
 def iter_children(node: s.Node) -> Iterator[s.Node]:
     """The direct syntax children of a node, in source order."""
-    for name in _fields(type(node)):
-        v = getattr(node, name)
-        if isinstance(v, s.Node):
-            yield v
-        elif isinstance(v, list):
-            for item in v:
-                if isinstance(item, s.Node):
-                    yield item
+    return iter(children_of(type(node))(node))
 
 
-_FIELD_CACHE: dict[type, tuple[str, ...]] = {}
+def children_of(cls: type) -> Callable[[s.Node], list[s.Node]]:
+    """A function giving a node's direct syntax children in source order, for nodes of class `cls`.
 
-
-def _fields(cls: type) -> tuple[str, ...]:
-    found = _FIELD_CACHE.get(cls)
+    Generated per class with one attribute read per field that can hold a node: the semantic
+    model walks every node of every file, and a loop over the fields costs several times more.
+    """
+    found = _CHILDREN.get(cls)
     if found is None:
-        found = tuple(f for f in cls.__dataclass_fields__ if f not in ("start", "end"))  # type: ignore[attr-defined]
-        _FIELD_CACHE[cls] = found
+        found = _CHILDREN[cls] = _compile_children(cls)
     return found
+
+
+_CHILDREN: dict[type, Callable[[s.Node], list[s.Node]]] = {}
+# Field annotations of syntax classes that never hold a node.
+_LEAF_ANNOTATIONS = frozenset({"int", "str", "bool", "str | None", "int | None", "bool | None", "dict"})
+
+
+def _compile_children(cls: type) -> Callable[[s.Node], list[s.Node]]:
+    lines = ["def children(n):", "    out = []"]
+    for name, f in cls.__dataclass_fields__.items():  # type: ignore[attr-defined]
+        annotation = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+        if name in ("start", "end") or annotation in _LEAF_ANNOTATIONS:
+            continue
+        if annotation.startswith("list"):
+            lines.append(f"    out.extend([v for v in n.{name} if isinstance(v, Node)])")
+        else:
+            lines += [f"    v = n.{name}", "    if isinstance(v, Node):", "        out.append(v)"]
+    lines.append("    return out")
+    namespace: dict[str, Any] = {"Node": s.Node}
+    exec("\n".join(lines), namespace)
+    return namespace["children"]  # type: ignore[no-any-return]
 
 
 def split_type(type_string: str) -> tuple[str, str | None]:
@@ -170,6 +195,60 @@ class SemanticModel:
         return self.source.position(offset)
 
 
+class Bindings(Mapping[int, tuple[str, str]]):
+    """Identifier offset -> (kind, target) for a file. A top-level statement is bound on the first
+    lookup of an offset inside it: lint evaluates few statements of a file (outputs and most
+    parameters never)."""
+
+    __slots__ = ("_bind", "_bound", "_starts", "_statements", "_unbound", "found")
+
+    def __init__(self, statements: list[s.Statement], bind: Callable[[s.Statement], None]):
+        self.found: dict[int, tuple[str, str]] = {}  # what `bind` has added so far
+        self._statements = statements
+        self._starts = [st.start for st in statements]
+        self._bound = [False] * len(statements)
+        self._unbound = len(statements)
+        self._bind = bind
+
+    def get(self, offset: int, default: Any = None) -> Any:
+        found = self.found.get(offset)
+        if found is not None:
+            return found
+        if self._unbound:
+            i = bisect_right(self._starts, offset) - 1
+            if i >= 0 and not self._bound[i]:
+                self._bind_statement(i)
+                return self.found.get(offset, default)
+        return default
+
+    def __getitem__(self, offset: int) -> tuple[str, str]:
+        found = self.get(offset)
+        if found is None:
+            raise KeyError(offset)
+        return found  # type: ignore[no-any-return]
+
+    def __contains__(self, offset: object) -> bool:
+        return isinstance(offset, int) and self.get(offset) is not None
+
+    def __iter__(self) -> Iterator[int]:
+        self._bind_all()
+        return iter(self.found)
+
+    def __len__(self) -> int:
+        self._bind_all()
+        return len(self.found)
+
+    def _bind_statement(self, i: int) -> None:
+        self._bound[i] = True
+        self._unbound -= 1
+        self._bind(self._statements[i])
+
+    def _bind_all(self) -> None:
+        for i, bound in enumerate(self._bound):
+            if not bound:
+                self._bind_statement(i)
+
+
 class _Core:
     """Everything about a file that does not depend on parameter values: symbols, bindings,
     declarations and their references."""
@@ -188,12 +267,9 @@ class _Core:
         self.imports: dict[str, str] = {}  # local name -> "symbol" | "namespace"
         self.declarations: dict[str, Declaration] = {}
         self.top_level: dict[str, str] = {}  # name -> kind
-        self.bindings: dict[int, tuple[str, str]] = {}  # identifier offset -> (kind, target)
         self.using: str | None = None
         self._collect()
-        self._bind()
-        for d in self.declarations.values():
-            d.references = self._references(d)
+        self.bindings = Bindings(program.statements, self._bind_statement)
 
     def resolve(self, e: s.Node) -> str | None:
         return _resolve(self.bindings, self.declarations, e)
@@ -271,10 +347,10 @@ class _Core:
                 rtype = f"{parent.type}/{rtype}"
                 api = api or parent.api_version
             decl = Declaration(symbol, st.name, "resource", st, rtype, api, st.existing, parent_symbol, loop,
-                               condition, st.body)
+                               condition, st.body, _core=self)
         else:
             decl = Declaration(symbol, st.name, "module", st, "Microsoft.Resources/deployments", None, False,
-                               None, loop, condition, st.body)
+                               None, loop, condition, st.body, _core=self)
         self.declarations[symbol] = decl
         if parent is not None:
             parent.children.append(symbol)
@@ -284,14 +360,14 @@ class _Core:
                 self._add_declaration(child, decl, symbol)
 
     # -------------------------------------------------------------- binding
-    def _bind(self) -> None:
-        """Resolve every identifier to what it names, honouring loop variables, lambda parameters and
-        the visibility of nested resources inside their parents' bodies."""
-        for st in self.program.statements:
-            if isinstance(st, (s.ResourceDecl, s.ModuleDecl)):
-                self._bind_declaration(self.declarations.get(st.name), st, {})
-            else:
-                self._bind_node(st, {})
+    def _bind_statement(self, st: s.Statement) -> None:
+        """Resolve every identifier of a top-level statement to what it names, honouring loop
+        variables, lambda parameters and the visibility of nested resources inside their parents'
+        bodies."""
+        if isinstance(st, (s.ResourceDecl, s.ModuleDecl)):
+            self._bind_declaration(self.declarations.get(st.name), st, {})
+        else:
+            self._bind_node(st, {})
 
     def _bind_declaration(self, decl: Declaration | None, st: s.Node, scope: dict[str, tuple[str, str]]) -> None:
         if decl is None or not isinstance(st, (s.ResourceDecl, s.ModuleDecl)):
@@ -329,43 +405,46 @@ class _Core:
                 self._bind_node(item, scope)
 
     def _bind_node(self, node: s.Node, scope: dict[str, tuple[str, str]]) -> None:
-        stack: list[tuple[s.Node, dict[str, tuple[str, str]]]] = [(node, scope)]
-        bindings = self.bindings
+        """Bind the identifiers under `node` that `scope` (local names) does not shadow to the
+        file's symbols. Only loops and lambdas open a scope: the walk recurses there, and keeps
+        a plain stack of nodes in between."""
+        stack = [node]
+        bindings = self.bindings.found
         top = self.top_level
+        pop = stack.pop
         while stack:
-            n, sc = stack.pop()
+            n = pop()
             t = type(n)
-            if t is s.Identifier:
+            if t is s.StringLiteral:
+                if len(n.parts) > 1:  # type: ignore[attr-defined]
+                    stack.extend([p for p in n.parts if not isinstance(p, str)])  # type: ignore[attr-defined]
+            elif t is s.Identifier:
                 name = n.name  # type: ignore[attr-defined]
-                found = sc.get(name)
+                found = scope.get(name)
                 if found is None:
                     kind = top.get(name)
                     found = (kind, name) if kind else ("unknown", name)
                 bindings[n.start] = found
-                continue
-            if t is s.ForExpr:
-                inner = dict(sc)
+            elif t in _LEAVES:
+                pass
+            elif t is s.ForExpr:
+                inner = dict(scope)
                 for name in (n.item, n.index):  # type: ignore[attr-defined]
                     if name:
                         inner[name] = ("local", f"loop:{name}")
-                stack.append((n.iterable, sc))  # type: ignore[attr-defined]
+                stack.append(n.iterable)  # type: ignore[attr-defined]
                 if n.condition is not None:  # type: ignore[attr-defined]
-                    stack.append((n.condition, inner))  # type: ignore[attr-defined]
-                stack.append((n.body, inner))  # type: ignore[attr-defined]
-                continue
-            if t is s.Lambda:
-                inner = dict(sc)
+                    self._bind_node(n.condition, inner)  # type: ignore[attr-defined]
+                self._bind_node(n.body, inner)  # type: ignore[attr-defined]
+            elif t is s.Lambda:
+                inner = dict(scope)
                 for p in n.params:  # type: ignore[attr-defined]
                     inner[p.name] = ("local", f"lambda:{p.name}")
-                stack.append((n.body, inner))  # type: ignore[attr-defined]
-                continue
-            if t is s.FuncDecl:
-                stack.append((n.lambda_, sc))  # type: ignore[attr-defined]
-                continue
-            if t in _TYPE_NODES:
-                continue
-            for child in iter_children(n):
-                stack.append((child, sc))
+                self._bind_node(n.body, inner)  # type: ignore[attr-defined]
+            elif t is s.FuncDecl:
+                stack.append(n.lambda_)  # type: ignore[attr-defined]
+            else:
+                stack.extend((_CHILDREN.get(t) or children_of(t))(n))
 
     # --------------------------------------------------------- dependencies
     def _references(self, decl: Declaration) -> list[Reference]:
@@ -424,7 +503,11 @@ class _Core:
         while stack:
             n = stack.pop()
             t = type(n)
-            if t in (s.PropertyAccess, s.IndexAccess, s.NonNull, s.Call, s.ChildAccess, s.Identifier):
+            if t is s.StringLiteral:
+                if len(n.parts) > 1:  # type: ignore[attr-defined]
+                    stack.extend([p for p in n.parts if not isinstance(p, str)])  # type: ignore[attr-defined]
+                continue
+            if t in _REFERENCE_NODES:
                 chain = self._resource_chain(n)
                 if chain is not None:
                     target, access, inner = chain
@@ -446,13 +529,32 @@ class _Core:
                             if var is not None:
                                 self._walk_refs(var.value, refs, decl, origin, seen)
                     continue
-            if t is s.ResourceDecl or t in _TYPE_NODES:
+            if t is s.ResourceDecl or t in _LEAVES:
                 continue
-            stack.extend(iter_children(n))
+            stack.extend((_CHILDREN.get(t) or children_of(t))(n))
 
     def _resource_chain(self, e: s.Node) -> tuple[str, str | None, list[s.Node]] | None:
         """For `x.a.b`, `x[i].a`, `x!.a`, `x.listKeys()`, `x::c.id`: (symbol, first member, sub-expressions
         still to visit such as indexes and call arguments); None when not rooted at a resource symbol."""
+        root = e
+        t = type(root)
+        while t in _CHAIN_LINKS:
+            if t is s.Call:
+                if root.target is None:  # type: ignore[attr-defined]
+                    break
+                root = root.target  # type: ignore[attr-defined]
+            elif t is s.PropertyAccess or t is s.IndexAccess:
+                root = root.target  # type: ignore[attr-defined]
+            else:
+                root = root.expr  # type: ignore[attr-defined]
+            t = type(root)
+        if t is s.Identifier:
+            b = self.bindings.get(root.start)
+            if not b or (b[0] != "resource" and b[0] != "module"):
+                return None
+        target = self.resolve(root)
+        if target is None:
+            return None
         members: list[str] = []
         inner: list[s.Node] = []
         cur = e
@@ -471,13 +573,10 @@ class _Core:
                 cur = cur.expr
             else:
                 break
-        target = self.resolve(cur)
-        if target is None:
-            return None
         access = members[-1].lower() if members else None
         return target, access, inner
 
-def _resolve(bindings: dict[int, tuple[str, str]], declarations: dict[str, Declaration], e: s.Node) -> str | None:
+def _resolve(bindings: Mapping[int, tuple[str, str]], declarations: dict[str, Declaration], e: s.Node) -> str | None:
     """The resource/module symbol an expression names directly: `x`, `x::child`, `x[i]`, `x!`."""
     while True:
         if isinstance(e, (s.NonNull, s.Paren)):
@@ -502,6 +601,11 @@ def _resolve(bindings: dict[int, tuple[str, str]], declarations: dict[str, Decla
 
 _TYPE_NODES = frozenset({s.TypeRef, s.TypeLiteral, s.TypeUnion, s.TypeArray, s.TypeNullable, s.TypeObject,
                          s.TypeTuple, s.TypeMember, s.TypeResource, s.TypeParen, s.TypeProperty, s.TypeTupleItem})
+# Nodes the walks of binding and references do not enter: types, and literals (no names inside).
+_LEAVES = _TYPE_NODES | {s.IntLiteral, s.BoolLiteral, s.NullLiteral}
+_REFERENCE_NODES = frozenset({s.PropertyAccess, s.IndexAccess, s.NonNull, s.Call, s.ChildAccess, s.Identifier})
+# What `_resource_chain` walks through on its way to the referenced symbol.
+_CHAIN_LINKS = frozenset({s.PropertyAccess, s.Call, s.IndexAccess, s.NonNull, s.Paren})
 
 
 def _is_fully_qualified(rtype: str) -> bool:

@@ -88,9 +88,13 @@ class ObjectExpr(Node):
         """The value of a property by name (Bicep property names are case-insensitive for lookup)."""
         lname = name.lower()
         for i in self.items:
-            if isinstance(i, ObjectProperty):
-                key = i.name
-                if key is not None and key.lower() == lname:
+            if type(i) is ObjectProperty:
+                key = i.key
+                if type(key) is not str:
+                    key = key.value  # a quoted name; None when interpolated
+                    if key is None:
+                        continue
+                if key == name or key.lower() == lname:
                     return i.value
         return None
 

@@ -30,6 +30,7 @@ NOOP_SECONDS = 1.0
 JITTER_LOW, JITTER_HIGH, JITTER_MODE = 0.75, 1.5, 1.0
 _C = (JITTER_MODE - JITTER_LOW) / (JITTER_HIGH - JITTER_LOW)
 _C_HIGH = 1.0 - _C
+_SPAN, _BACK = JITTER_HIGH - JITTER_LOW, JITTER_LOW - JITTER_HIGH  # as random.triangular computes them
 
 SYNC_TYPES = frozenset({
     "microsoft.authorization/locks",
@@ -44,35 +45,44 @@ SYNC_TYPES = frozenset({
 class Durations:
     """Draws operation durations for a catalog (through the state's domain resolver) and a generator."""
 
-    __slots__ = ("_base", "_resolver", "rng")
+    __slots__ = ("_base", "_random", "_resolver", "_rng")
 
     def __init__(self, resolver: Any, rng: Any):
         self._resolver = resolver
         self.rng = rng
-        self._base: dict[tuple[str, str], float] = {}
+        # kind -> type key -> base seconds
+        self._base: dict[str, dict[str, float]] = {kind: {} for kind in ("create", "update", "delete", "noop")}
+
+    @property
+    def rng(self) -> Any:
+        return self._rng
+
+    @rng.setter
+    def rng(self, rng: Any) -> None:
+        self._rng = rng
+        self._random = rng.random
 
     def base(self, type_key: str, kind: str) -> float:
         """Base duration of `kind` ("create", "update", "delete", "noop") for a type, before jitter."""
-        key = (type_key, kind)
         if kind == "noop":
-            self._base[key] = NOOP_SECONDS
             return NOOP_SECONDS
-        found = self._base.get(key)
+        known = self._base[kind]
+        found = known.get(type_key)
         if found is None:
             typical = self._resolver.entry(type_key).typical_seconds
             found = DEFAULT_SECONDS[kind] if typical is None else float(typical) * KIND_RATIO[kind]
-            self._base[key] = found
+            known[type_key] = found
         return found
 
     def draw(self, type_key: str, kind: str) -> float:
-        base = self._base.get((type_key, kind))
+        base = self._base[kind].get(type_key)
         if base is None:
             base = self.base(type_key, kind)
         # random.triangular(JITTER_LOW, JITTER_HIGH, JITTER_MODE), inlined (same draws, same values).
-        u = self.rng.random()
+        u = self._random()
         if u > _C:
-            return base * (JITTER_HIGH + (JITTER_LOW - JITTER_HIGH) * sqrt((1.0 - u) * _C_HIGH))
-        return base * (JITTER_LOW + (JITTER_HIGH - JITTER_LOW) * sqrt(u * _C))
+            return base * (JITTER_HIGH + _BACK * sqrt((1.0 - u) * _C_HIGH))
+        return base * (JITTER_LOW + _SPAN * sqrt(u * _C))
 
     def timeout(self, type_key: str) -> float:
         limit = self._resolver.entry(type_key).max_seconds

@@ -9,7 +9,6 @@ the emulator keeps the casing of the first PUT for display.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import NamedTuple
 
 from armguard.emulator.errors import ArmError, invalid_resource_id
@@ -48,9 +47,23 @@ class ResourceId(NamedTuple):
         return "/".join(parts)
 
 
-@lru_cache(maxsize=65536)
+_CACHE_LIMIT = 65536
+_parsed: dict[str, ResourceId] = {}
+_ancestors: dict[str, tuple[str, ...]] = {}
+_new_id = tuple.__new__  # ResourceId(...) without the generated __new__ (same tuple, faster)
+
+
 def parse(resource_id: str) -> ResourceId:
     """Parse an id; raises ArmError 400 InvalidResourceId when it names nothing."""
+    found = _parsed.get(resource_id)
+    if found is None:
+        if len(_parsed) >= _CACHE_LIMIT:
+            _parsed.clear()
+        found = _parsed[resource_id] = _parse(resource_id)
+    return found
+
+
+def _parse(resource_id: str) -> ResourceId:
     text = resource_id.strip().rstrip("/")
     low = text.lower()
     if not low.startswith("/subscriptions/"):
@@ -68,9 +81,10 @@ def parse(resource_id: str) -> ResourceId:
     group_key = low[:15 + len(subscription) + 16 + len(group)] if group is not None else None
     if p < 0:
         if n == 4:
-            return ResourceId(text, low, subscription, group, None, None, (), None, None, "", group_key)
+            return _new_id(ResourceId, (text, low, subscription, group, None, None, (), None, None, "", group_key,
+                                        None))
         if n == 2:
-            return ResourceId(text, low, subscription, None, None, None, (), None, None)
+            return _new_id(ResourceId, (text, low, subscription, None, None, None, (), None, None, "", None, None))
         raise invalid_resource_id(resource_id)
     rest = text[p + 11:].split("/")
     if len(rest) < 3 or len(rest) % 2 == 0 or "" in rest:
@@ -79,8 +93,8 @@ def parse(resource_id: str) -> ResourceId:
     names = tuple(rest[2::2])
     rtype = "/".join([namespace, *rest[1::2]])
     parent = text.rsplit("/", 2)[0] if len(names) > 1 else None
-    return ResourceId(text, low, subscription, group, namespace, rtype, names, text[:p], parent, rtype.lower(),
-                      group_key, low.rsplit("/", 2)[0] if parent is not None else None)
+    return _new_id(ResourceId, (text, low, subscription, group, namespace, rtype, names, text[:p], parent,
+                                rtype.lower(), group_key, low.rsplit("/", 2)[0] if parent is not None else None))
 
 
 def try_parse(resource_id: str) -> ResourceId | None:
@@ -90,9 +104,17 @@ def try_parse(resource_id: str) -> ResourceId | None:
         return None
 
 
-@lru_cache(maxsize=65536)
 def ancestors(resource_id: str) -> tuple[str, ...]:
     """Parent, grandparent, ... within the provider path (not the group, not an extension's scope)."""
+    found = _ancestors.get(resource_id)
+    if found is None:
+        if len(_ancestors) >= _CACHE_LIMIT:
+            _ancestors.clear()
+        found = _ancestors[resource_id] = _ancestors_of(resource_id)
+    return found
+
+
+def _ancestors_of(resource_id: str) -> tuple[str, ...]:
     out: list[str] = []
     current = parse(resource_id).parent
     while current is not None:

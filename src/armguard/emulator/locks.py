@@ -19,14 +19,14 @@ from __future__ import annotations
 from typing import Any
 
 from armguard.catalog import Catalog, Entry
-from armguard.catalog.resolve import property_ids, resolve_domains
-from armguard.emulator.ids import ancestors
+from armguard.catalog.resolve import property_ids, resolve_domain
+from armguard.emulator.ids import ResourceId, ancestors, try_parse
 
 
 class DomainResolver:
     """Computes the exclusive and shared keys of a write, with per-type caches."""
 
-    __slots__ = ("_by_id", "_entries", "_static", "catalog", "unknown_as")
+    __slots__ = ("_entries", "_static", "by_id", "catalog", "unknown_as")
 
     def __init__(self, catalog: Catalog, unknown_as: str = "safe"):
         if unknown_as not in ("safe", "serial"):
@@ -36,8 +36,9 @@ class DomainResolver:
         self._entries: dict[str, Entry] = {}
         # type key -> (serial?, has property domains?)
         self._static: dict[str, tuple[bool, bool]] = {}
-        # id key -> keys, for types whose keys do not depend on the body
-        self._by_id: dict[str, tuple[tuple[str, ...], tuple[str, ...], frozenset[str]]] = {}
+        # id key -> keys, for types whose keys do not depend on the body (read it first: a hit
+        # needs no call of `keys`)
+        self.by_id: dict[str, tuple[tuple[str, ...], tuple[str, ...], frozenset[str]]] = {}
 
     def entry(self, type_key: str) -> Entry:
         found = self._entries.get(type_key)
@@ -54,7 +55,7 @@ class DomainResolver:
                                                                                     frozenset[str]]:
         """(exclusive, shared, referenced): referenced are the exclusive keys that came from
         `property:` domains (resources the body points at)."""
-        cached = self._by_id.get(id_key)
+        cached = self.by_id.get(id_key)
         if cached is not None:
             return cached
         static = self._static.get(type_key)
@@ -63,25 +64,47 @@ class DomainResolver:
             serial = self.is_serial(type_key)
             static = self._static[type_key] = (serial, any(d.kind == "property" for d in entry.domains))
         serial, has_property = static
-        shared_ids = ancestors(resource_id)
         exclusive = [id_key]
         referenced: set[str] = set()
         if serial and entry.domains:
-            for rd in resolve_domains(entry, resource_id, body if has_property else None):
-                for rid in rd.ids:
+            parsed = _plain_id(resource_id)
+            for domain in entry.domains:
+                if parsed is not None and domain.kind == "parent":
+                    ids: tuple[str, ...] = (parsed.parent,) if parsed.parent else ()
+                elif parsed is not None and domain.kind == "scope":
+                    ids = (parsed.scope,) if parsed.scope else ()
+                else:
+                    ids = resolve_domain(domain, resource_id, body if has_property else None).ids
+                for rid in ids:
                     k = rid.strip().rstrip("/").lower()
                     if k not in exclusive:
                         exclusive.append(k)
-                    if rd.domain.kind == "property":
+                    if domain.kind == "property":
                         referenced.add(k)
-        ex = tuple(exclusive)
-        shared = tuple(k for k in (a.lower() for a in shared_ids) if k not in ex)
-        result = (ex, shared, frozenset(referenced))
+        shared = []
+        for ancestor in ancestors(resource_id):
+            k = ancestor.lower()
+            if k not in exclusive:
+                shared.append(k)
+        result = (tuple(exclusive), tuple(shared), frozenset(referenced) if referenced else _NONE)
         if not has_property:
-            if len(self._by_id) > 100_000:
-                self._by_id.clear()
-            self._by_id[id_key] = result
+            if len(self.by_id) > 100_000:
+                self.by_id.clear()
+            self.by_id[id_key] = result
         return result
+
+
+_NONE: frozenset[str] = frozenset()
+
+
+def _plain_id(resource_id: str) -> ResourceId | None:
+    """The parsed id when its parent and scope are exactly what `catalog.resolve` computes from the
+    text (ASCII, no empty segments, no trailing 'providers' segment), else None."""
+    parsed = try_parse(resource_id)
+    if parsed is None or parsed.id != resource_id or not resource_id.isascii() or "//" in resource_id \
+            or parsed.key.endswith("/providers"):
+        return None
+    return parsed
 
 
 class LockTable:
@@ -132,6 +155,9 @@ class LockTable:
     def acquire(self, op: Any) -> None:
         for k in op.exclusive:
             self.exclusive[k] = op
+        self.acquire_shared(op)
+
+    def acquire_shared(self, op: Any) -> None:
         for k in op.shared:
             holders = self.shared.get(k)
             if holders is None:
@@ -144,6 +170,9 @@ class LockTable:
         for k in op.exclusive:
             if ex_map.get(k) is op:
                 del ex_map[k]
+        self.release_shared(op)
+
+    def release_shared(self, op: Any) -> None:
         for k in op.shared:
             holders = self.shared.get(k)
             if holders is not None:

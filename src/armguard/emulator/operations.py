@@ -31,11 +31,11 @@ _FIELDS = ("id", "kind", "method", "resource_id", "type", "namespace", "subscrip
 class Operation:
     """One asynchronous operation and its (eventual) outcome."""
 
-    __slots__ = (*_FIELDS, "_dep", "_state")
+    __slots__ = (*(f for f in _FIELDS if f != "correlation_id"), "_corr", "_dep", "_key", "_state")
 
     def __init__(self, id: str, kind: str, method: str, resource_id: str, type: str, start: float, end: float,
                  namespace: str = "", subscription: str = "", location: str | None = "global",
-                 api_version: str | None = None, caller: str = "", correlation_id: str = "", seq: int = 0,
+                 api_version: str | None = None, caller: str = "", correlation_id: str | int = "", seq: int = 0,
                  exclusive: tuple[str, ...] = (), shared: tuple[str, ...] = (), creating: bool = False,
                  deployment: str | None = None, step: int | None = None, state: Any = None):
         self.id = id
@@ -55,7 +55,7 @@ class Operation:
         # What happens at `end`: None to succeed, else the error it fails with.
         self.outcome: dict[str, Any] | None = None
         self.caller = caller
-        self.correlation_id = correlation_id
+        self._corr = correlation_id  # or a lazy GUID of `state` (see ArmState._lazy_guid)
         self.exclusive = exclusive
         self.shared = shared
         self.creating = creating
@@ -66,8 +66,28 @@ class Operation:
         self.seq = seq
         self._state: Any = state  # the owning ArmState (clock, base URL), not persisted
         self._dep: Any = None  # the Deployment that issued it, not persisted
+        self._key: str | None = None  # resource_id lower-cased, once asked for
 
     # -- derived -----------------------------------------------------------------------------
+
+    @property
+    def correlation_id(self) -> str:
+        corr = self._corr
+        if type(corr) is int:
+            corr = self._corr = self._state.guid_text(corr)
+        return corr
+
+    @correlation_id.setter
+    def correlation_id(self, value: str) -> None:
+        self._corr = value
+
+    @property
+    def key(self) -> str:
+        """The lower-cased resource id (the resource's key in the state)."""
+        key = self._key
+        if key is None:
+            key = self._key = self.resource_id.lower()
+        return key
 
     @property
     def name(self) -> str:
@@ -134,6 +154,7 @@ class Operation:
         op.shared = tuple(data.get("shared") or ())
         op._state = None
         op._dep = None
+        op._key = None
         return op
 
     def __repr__(self) -> str:

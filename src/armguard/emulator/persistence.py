@@ -125,7 +125,7 @@ def load(cls: Any, data: dict[str, Any], clock: Any, catalog: Catalog | None) ->
     state._events = [(t, seq, kind, state.operations[ref] if kind == "op" else ref)
                      for t, seq, kind, ref in data["events"]]
     state._seq = data["seq"]
-    state._guid_count = data["guids"]
+    state._restore_guids(data["guids"])
     state._runs = data["runs"]
     state.activity = ActivityLog.from_json(data["activity"], state.seed, state.operations)
     for f in data["faults"]:

@@ -17,14 +17,32 @@ TENANT_ID = "72f988bf-0000-0000-0000-00000000a4b1"
 
 # Top-level fields of a resource body that are not stored (the id says them).
 _IDENTITY_FIELDS = frozenset({"id", "name", "type"})
+# Common top-level fields known to be kept (saves lower-casing them).
+_KEPT_FIELDS = frozenset({"location", "properties", "tags", "sku", "kind", "identity", "zones", "etag",
+                          "extendedLocation", "plan", "managedBy"})
+
+
+# Types copy_json returns as they are (exact types: subclasses take the general path).
+_ATOMS = frozenset({str, int, float, bool, type(None)})
 
 
 def copy_json(value: Any) -> Any:
-    """A deep copy of plain JSON data (faster than copy.deepcopy)."""
+    """A deep copy of plain JSON data (faster than copy.deepcopy; dict and list subclasses come
+    back as plain dicts and lists)."""
+    kind = type(value)
+    if kind is dict:
+        out = value.copy()
+        for k, v in value.items():
+            if type(v) not in _ATOMS:
+                out[k] = copy_json(v)
+        return out
+    if kind is list:
+        atoms = _ATOMS
+        return [v if type(v) in atoms else copy_json(v) for v in value]
     if isinstance(value, dict):
-        return {k: copy_json(v) if isinstance(v, dict | list) else v for k, v in value.items()}
+        return {k: copy_json(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [copy_json(v) if isinstance(v, dict | list) else v for v in value]
+        return [copy_json(v) for v in value]
     return value
 
 
@@ -45,20 +63,81 @@ def stored_body(body: Any) -> dict[str, Any]:
     """What a resource keeps of a request body: everything but id/name/type, provisioningState."""
     if not isinstance(body, dict):
         return {}
-    out = {k: copy_json(v) for k, v in body.items() if k.lower() not in _IDENTITY_FIELDS}
+    out = {}
+    atoms = _ATOMS
+    identity = _IDENTITY_FIELDS
+    for k, v in body.items():
+        if k in _KEPT_FIELDS or k.lower() not in identity:
+            kind = type(v)
+            if kind in atoms:
+                out[k] = v
+            elif kind is dict:  # copy_json(v), inlined for a dict of plain values (tags, most properties)
+                copied = v.copy()
+                for x in v.values():
+                    if type(x) not in atoms:
+                        copied = copy_json(v)
+                        break
+                out[k] = copied
+            else:
+                out[k] = copy_json(v)
     props = out.get("properties")
     if isinstance(props, dict) and "provisioningState" in props:
         props.pop("provisioningState")
     return out
 
 
+def stored_body_and_view(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`stored_body(body)` and, made in the same walk of `body`, the view of a resource that stores
+    it, less what only the resource knows: "id", "name" and "type" are None and the properties lack
+    their provisioningState until `Resource.fill_view` sets them. (A PUT both stores its body and
+    answers with the view: one walk instead of two.)"""
+    out: dict[str, Any] = {}
+    view: dict[str, Any] = {"id": None, "name": None, "type": None}
+    view_props: dict[str, Any] | None = None
+    atoms = _ATOMS
+    identity = _IDENTITY_FIELDS
+    for k, v in body.items():
+        if k in _KEPT_FIELDS or k.lower() not in identity:
+            kind = type(v)
+            if kind in atoms:
+                out[k] = v
+                view[k] = v
+                continue
+            if kind is dict:  # copy_json(v) twice, inlined for a dict of plain values
+                stored = v.copy()
+                shown = v.copy()
+                for x in v.values():
+                    if type(x) not in atoms:
+                        stored = copy_json(v)
+                        shown = copy_json(v)
+                        break
+            else:
+                stored = copy_json(v)
+                shown = copy_json(v)
+            out[k] = stored
+            if k == "properties" and isinstance(v, dict):
+                view_props = shown  # it goes last (as in Resource.view)
+            else:
+                view[k] = shown
+    props = out.get("properties")
+    if isinstance(props, dict) and "provisioningState" in props:
+        props.pop("provisioningState")
+    if view_props is None:
+        view_props = {}
+    elif "provisioningState" in view_props:
+        view_props.pop("provisioningState")
+    view["properties"] = view_props
+    return out, view
+
+
 class Resource:
-    __slots__ = ("api_version", "body", "changed", "created", "group_key", "id", "key", "op", "state", "type",
+    __slots__ = ("api_version", "body", "changed", "created", "group_key", "id", "key", "name", "op", "state", "type",
                  "type_key")
 
     def __init__(self, resource_id: str, key: str, rtype: str, body: dict[str, Any], state: str, now: float,
                  group_key: str | None, api_version: str | None = None, type_key: str | None = None):
         self.id = resource_id
+        self.name = resource_id.rsplit("/", 1)[-1]
         self.key = key
         self.type = rtype
         self.type_key = type_key or rtype.lower()
@@ -71,25 +150,44 @@ class Resource:
         self.op: Any = None  # the operation in flight on it, if any
 
     @property
-    def name(self) -> str:
-        return self.id.rsplit("/", 1)[-1]
-
-    @property
     def location(self) -> str | None:
         loc = self.body.get("location")
         return loc if isinstance(loc, str) else None
 
     def view(self, state: str | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "name": self.name, "type": self.type}
-        props: dict[str, Any] = {}
+        props: dict[str, Any] | None = None
+        atoms = _ATOMS
         for k, v in self.body.items():
-            if k == "properties" and isinstance(v, dict):
-                props = copy_json(v)
+            kind = type(v)
+            if kind in atoms:
+                out[k] = v
+                continue
+            if kind is dict:  # copy_json(v), inlined for a dict of plain values (tags, most properties)
+                copied = v.copy()
+                for x in v.values():
+                    if type(x) not in atoms:
+                        copied = copy_json(v)
+                        break
             else:
-                out[k] = copy_json(v)
+                copied = copy_json(v)
+            if k == "properties" and isinstance(v, dict):
+                props = copied
+            else:
+                out[k] = copied
+        if props is None:
+            props = {}
         props["provisioningState"] = state or self.state
         out["properties"] = props
         return out
+
+    def fill_view(self, view: dict[str, Any]) -> dict[str, Any]:
+        """Complete a view made by `stored_body_and_view` of this resource's body."""
+        view["id"] = self.id
+        view["name"] = self.name
+        view["type"] = self.type
+        view["properties"]["provisioningState"] = self.state
+        return view
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type, "body": self.body, "state": self.state, "created": self.created,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import ipaddress
 import json
 import logging
@@ -36,6 +37,10 @@ from armguard.emulator.state import ArmState
 from armguard.emulator.tls import TlsFiles, ensure_certificates
 
 log = logging.getLogger("armguard.emulator")
+
+# gc threshold2 while serving: a full collection at most once per this many generation-1 ones
+# (Python's default is 10).
+SERVING_FULL_GC_THRESHOLD = 100
 
 
 @dataclass
@@ -114,7 +119,14 @@ class EmulatorServer:
     # -- running ---------------------------------------------------------------------------
 
     def run(self, on_ready: Callable[[], None] | None = None) -> None:
-        """Serve in this thread until SIGINT or SIGTERM (or `stop()` from another thread)."""
+        """Serve in this thread until SIGINT or SIGTERM (or `stop()` from another thread).
+
+        This is the CLI's way to serve, so the process is the server's: the state it keeps only
+        grows, and the full garbage collections that would walk all of it again and again (pauses
+        of tenths of a second once it holds tens of thousands of resources) are made rare. Young
+        collections, which free the cycles requests leave behind, run as usual.
+        """
+        gc.set_threshold(*gc.get_threshold()[:2], SERVING_FULL_GC_THRESHOLD)
         with asyncio.Runner(loop_factory=loop_factory()) as runner:
             runner.run(self._serve(on_ready, handle_signals=True))
         if self._failure is not None:

@@ -28,8 +28,9 @@ never queued, with the provider's real error (see `errors`). Durations come from
 
 from __future__ import annotations
 
-import heapq
+import math
 import random
+from heapq import heappop, heappush
 from typing import Any
 
 from armguard.catalog import Catalog, default_catalog
@@ -52,6 +53,7 @@ from armguard.emulator.resources import (
     Subscription,
     merge_patch,
     stored_body,
+    stored_body_and_view,
 )
 from armguard.emulator.scope_locks import LOCK_TYPE, LockStore, ManagementLock, parse_level
 
@@ -63,8 +65,10 @@ RESOURCES_API_VERSION = "2024-03-01"
 GROUP_DELETE_MIN_SECONDS = 5.0
 
 _GROUPS_TYPE = "Microsoft.Resources/resourceGroups"
+_GUID_STEP, _GUID_MASK = 0x9E3779B97F4B, 0xFFFFFFFFFFFF
 _DEPLOYMENTS_TYPE_KEY = "microsoft.resources/deployments"
 _LOCKS_TYPE_KEY = LOCK_TYPE.lower()
+_ROUTED_TYPE_KEYS = frozenset({"", _LOCKS_TYPE_KEY, _DEPLOYMENTS_TYPE_KEY})  # "": a group or subscription id
 
 
 class ArmState(DeploymentsMixin):
@@ -85,6 +89,7 @@ class ArmState(DeploymentsMixin):
         h = f"{self._id_rng.getrandbits(128):032x}"
         self._guid_prefix = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-"
         self._guid_count = 0
+        self._guid_tail = 0
         self._order_rng = random.Random(f"order:{seed}")  # start order of steps ready together
         self.domains = DomainResolver(self.catalog, unknown_as)
         self.durations = Durations(self.domains, self._rng)
@@ -110,13 +115,10 @@ class ArmState(DeploymentsMixin):
     def settle(self) -> None:
         """Apply every event due up to `clock.now()`, in time order (ties: first scheduled first)."""
         events = self._events
-        if not events:
-            return
-        now = self.clock.now()
-        pop = heapq.heappop
-        while events and events[0][0] <= now:
-            t, _, kind, ref = pop(events)
-            self._dispatch(t, kind, ref)
+        if events:
+            now = self.clock.now()
+            if events[0][0] <= now:
+                self._apply_due(now)
 
     def next_event_time(self) -> float | None:
         return self._events[0][0] if self._events else None
@@ -130,24 +132,29 @@ class ArmState(DeploymentsMixin):
         if not isinstance(clock, VirtualClock):
             self.settle()
             return clock.now()
-        events = self._events
-        pop = heapq.heappop
-        while events:
-            t = events[0][0]
-            if max_time is not None and t > max_time:
-                break
-            if t > clock._now:
-                clock._now = t
-            while events and events[0][0] <= t:
-                t2, _, kind, ref = pop(events)
-                self._dispatch(t2, kind, ref)
+        self._apply_due(max_time if max_time is not None else math.inf, clock)
         if max_time is not None and clock._now < max_time:
             clock.advance_to(max_time)
         return clock.now()
 
+    def _apply_due(self, until: float, clock: VirtualClock | None = None) -> None:
+        """Apply, in order, every event due at or before `until`, including those scheduled
+        meanwhile; with a `clock`, move it to each event's time first (`run_until_idle`)."""
+        events = self._events
+        while events and events[0][0] <= until:
+            t, _, kind, ref = heappop(events)
+            if clock is not None and t > clock._now:
+                clock._now = t
+            if kind == "op" and ref.kind != "group_delete":  # the common case, inlined from _dispatch
+                if ref.status == IN_PROGRESS and ref.end == t:
+                    error = ref.outcome
+                    self._finish(ref, t, FAILED if error else SUCCEEDED, error, direct=True)
+            else:
+                self._dispatch(t, kind, ref)
+
     def _schedule(self, t: float, kind: str, ref: str) -> None:
         self._seq += 1
-        heapq.heappush(self._events, (t, self._seq, kind, ref))
+        heappush(self._events, (t, self._seq, kind, ref))
 
     def _dispatch(self, t: float, kind: str, ref: Any) -> None:
         if kind == "op":  # `ref` is the Operation itself
@@ -168,7 +175,24 @@ class ArmState(DeploymentsMixin):
         """A GUID: a per-state prefix drawn from the seed, then a bijective scramble of a counter
         (unique, deterministic, and cheap: operations are made by the hundred thousand)."""
         self._guid_count += 1
-        return f"{self._guid_prefix}{(self._guid_count * 0x9E3779B97F4B) & 0xFFFFFFFFFFFF:012x}"
+        self._guid_tail = tail = (self._guid_tail + _GUID_STEP) & _GUID_MASK  # == count * step, masked
+        return self._guid_prefix + "%012x" % tail  # noqa: UP031 (the fastest way to format it)
+
+    def _restore_guids(self, count: int) -> None:
+        """Continue the GUID sequence after `count` GUIDs (loading saved state)."""
+        self._guid_count = count
+        self._guid_tail = (count * _GUID_STEP) & _GUID_MASK
+
+    def _lazy_guid(self) -> int:
+        """The next GUID as the number its text is made of (`guid_text` makes the text): what a
+        correlation id starts as, since most are never read."""
+        self._guid_count += 1
+        self._guid_tail = tail = (self._guid_tail + _GUID_STEP) & _GUID_MASK
+        return tail
+
+    def guid_text(self, guid: str | int) -> str:
+        """A GUID's text: `guid` itself, or the text of a number from `_lazy_guid`."""
+        return self._guid_prefix + "%012x" % guid if type(guid) is int else guid  # noqa: UP031
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -308,7 +332,7 @@ class ArmState(DeploymentsMixin):
         group.delete_op = op
         self.operations[op.id] = op
         self._seq += 1
-        heapq.heappush(self._events, (op.end, self._seq, "op", op))
+        heappush(self._events, (op.end, self._seq, "op", op))
         self.activity.add(now, opname, "Started", None, caller, corr, group.id, subscription_id, group.name, op.id)
         self.activity.add(now, opname, "Accepted", 202, caller, corr, group.id, subscription_id, group.name, op.id)
         return op
@@ -342,23 +366,33 @@ class ArmState(DeploymentsMixin):
                      ) -> tuple[dict[str, Any], Operation | None]:
         """Create or replace a resource. Returns its view and the long-running operation (None:
         completed synchronously). Raises ArmError for rejections (conflicts, locks, 404s, faults)."""
-        self.settle()
-        caller, corr = self._who(caller, correlation_id)
-        return self._route_write("PUT", resource_id, body, self.clock.now(), caller, corr, api_version)
+        now = self.clock.now()
+        events = self._events
+        if events and events[0][0] <= now:  # settle(), inlined: most calls have nothing due
+            self.settle()
+            now = self.clock.now()
+        caller = caller or self.default_caller
+        corr = correlation_id or self._lazy_guid()
+        rid = parse(resource_id)
+        if rid.type_key in _ROUTED_TYPE_KEYS:  # groups, locks, deployments
+            return self._route_write("PUT", resource_id, body, now, caller, corr, api_version)
+        return self._write("PUT", rid, body, now, caller, corr, api_version)
 
     def patch_resource(self, resource_id: str, body: dict[str, Any], *, api_version: str | None = None,
                        caller: str | None = None, correlation_id: str | None = None
                        ) -> tuple[dict[str, Any], Operation | None]:
         """Update a resource with a JSON merge patch of its body (same conflict rules as PUT)."""
         self.settle()
-        caller, corr = self._who(caller, correlation_id)
-        return self._route_write("PATCH", resource_id, body, self.clock.now(), caller, corr, api_version)
+        return self._route_write("PATCH", resource_id, body, self.clock.now(), caller or self.default_caller,
+                                 correlation_id or self._lazy_guid(), api_version)
 
     def delete_resource(self, resource_id: str, *, api_version: str | None = None, caller: str | None = None,
                         correlation_id: str | None = None) -> Operation | None:
         """Delete a resource and its children. None when there was nothing to delete (HTTP 204) or it
         completed synchronously."""
-        self.settle()
+        events = self._events
+        if events and events[0][0] <= self.clock.now():
+            self.settle()
         caller, corr = self._who(caller, correlation_id)
         rid = parse(resource_id)
         if rid.type is None and rid.resource_group is not None:
@@ -427,9 +461,12 @@ class ArmState(DeploymentsMixin):
                 return UPDATING
         return res.state
 
-    def _route_write(self, method: str, resource_id: str, body: Any, now: float, caller: str, corr: str,
+    def _route_write(self, method: str, resource_id: str, body: Any, now: float, caller: str, corr: str | int,
                      api_version: str | None) -> tuple[dict[str, Any], Operation | None]:
         rid = parse(resource_id)
+        if rid.type_key not in _ROUTED_TYPE_KEYS:
+            return self._write(method, rid, body, now, caller, corr, api_version)
+        corr = self.guid_text(corr)
         if rid.type is None:
             if rid.resource_group is not None and method == "PUT":
                 return self._put_group(rid.subscription or "", rid.resource_group, body, now, caller, corr), None
@@ -441,37 +478,40 @@ class ArmState(DeploymentsMixin):
             return view, op
         return self._write(method, rid, body, now, caller, corr, api_version)
 
-    def _write(self, method: str, rid: ResourceId, body: Any, now: float, caller: str, corr: str,
+    def _write(self, method: str, rid: ResourceId, body: Any, now: float, caller: str, corr: str | int,
                api_version: str | None, deployment: str | None = None, step: int | None = None,
                view: bool = True, owned: bool = False) -> tuple[dict[str, Any] | None, Operation | None]:
         """The one path every mutation takes (API requests and deployment steps alike).
 
         `view=False` skips building the returned view (deployments do not need it); `owned=True`
-        says the body is a fresh dict nobody else holds (no defensive copy).
+        says the body is a fresh dict nobody else holds (no defensive copy). `corr` may be a lazy
+        GUID (see `_lazy_guid`).
         """
         tkey = rid.type_key
         try:
-            existing, new_body, ex, sh, _, victims = self._admit(method, rid, body, tkey, owned)
+            existing, new_body, shown, ex, sh, victims = self._admit(method, rid, body, tkey, owned, view)
         except ArmError as e:
             opname = f"{rid.type}/delete" if method == "DELETE" else f"{rid.type}/write"
-            self._log_rejected(now, opname, rid.id, rid.subscription, rid.resource_group, caller, corr, e)
+            self._log_rejected(now, opname, rid.id, rid.subscription, rid.resource_group, caller,
+                               self.guid_text(corr), e)
             raise
-        if existing is None and method == "DELETE":
+        deleting = method == "DELETE"
+        if existing is None and deleting:
             return {}, None  # nothing to delete: 204
         op_id = self._new_guid()
-        for victim in victims:
-            self._supersede(victim, now, rid, method, op_id)
-        display_id = existing.id if existing is not None else rid.id
+        if victims:
+            for victim in victims:
+                self._supersede(victim, now, rid, method, op_id)
         # -- resource record
-        if method == "DELETE":
-            existing.state = DELETING  # type: ignore[union-attr]
-            res = existing
-            kind = "delete"
-        elif existing is None:
+        if existing is None:
             res = Resource(rid.id, rid.key, rid.type, new_body, CREATING, now, rid.group_key, api_version,
-                           rid.type_key)
+                           tkey)
             self._add_resource(res, rid)
             kind = "create"
+        elif deleting:
+            existing.state = DELETING
+            res = existing
+            kind = "delete"
         else:
             noop = method == "PUT" and existing.state == SUCCEEDED and existing.body == new_body
             existing.body = new_body
@@ -481,18 +521,21 @@ class ArmState(DeploymentsMixin):
                 existing.api_version = api_version
             res = existing
             kind = "noop" if noop else "update"
-        assert res is not None
+        display_id = res.id
         # -- synchronous types complete at once and hold nothing
         if tkey in SYNC_TYPES:
-            opname = f"{rid.type}/delete" if method == "DELETE" else f"{rid.type}/write"
+            opname = f"{rid.type}/delete" if deleting else f"{rid.type}/write"
+            corr = self.guid_text(corr)
             self.activity.add(now, opname, "Started", None, caller, corr, display_id, rid.subscription,
                               rid.resource_group, op_id)
             self.activity.add(now, opname, SUCCEEDED, 200 if kind != "create" else 201, caller, corr, display_id,
                               rid.subscription, rid.resource_group, op_id)
-            if method == "DELETE":
+            if deleting:
                 self._remove_resource(res.key)
                 return {}, None
             res.state = SUCCEEDED
+            if shown is not None:
+                return res.fill_view(shown), None
             return (res.view() if view else None), None
         # -- asynchronous: draw the duration, apply start faults
         duration = self.durations.draw(tkey, kind)
@@ -511,10 +554,12 @@ class ArmState(DeploymentsMixin):
                     limit = f.timeout if f.timeout is not None else self.durations.timeout(tkey)
                     duration = limit
                     outcome = {"__timeout__": limit}
-        self._seq += 1
-        op = Operation(op_id, "delete" if method == "DELETE" else "write", method, display_id, res.type, now,
-                       now + duration, rid.namespace or "", rid.subscription or "", None, api_version, caller, corr,
-                       self._seq, ex, sh, kind == "create", deployment, step, self)
+        seq = self._seq + 1
+        self._seq = seq + 1  # one for the operation, one for its event
+        end = now + duration
+        op = Operation(op_id, "delete" if deleting else "write", method, display_id, res.type, now, end,
+                       rid.namespace or "", rid.subscription or "", None, api_version, caller, corr, seq, ex, sh,
+                       kind == "create", deployment, step, self)
         if outcome is not None:
             if "__timeout__" in outcome:
                 outcome = E.timed_out(op.name, op.id, display_id, outcome["__timeout__"])
@@ -523,21 +568,32 @@ class ArmState(DeploymentsMixin):
             op.supersedable = True
         if kind == "noop":
             op.body_changed = False
+        op._key = res.key
         res.op = op
-        self.locks.acquire(op)
+        locks = self.locks
+        for k in ex:  # LockTable.acquire(op), inlined
+            locks.exclusive[k] = op
+        if sh:
+            locks.acquire_shared(op)
         self.operations[op_id] = op
-        self._seq += 1
-        heapq.heappush(self._events, (op.end, self._seq, "op", op))
+        heappush(self._events, (end, seq + 1, "op", op))
         self.activity.events.append(op)  # stands for its Started, Accepted and end events
-        if method == "DELETE":
+        if deleting:
             return {}, op
+        if shown is not None:
+            return res.fill_view(shown), op
         return (res.view() if view else None), op
 
-    def _admit(self, method: str, rid: ResourceId, body: Any, tkey: str, owned: bool = False):
-        """Every check a write passes before it is accepted; raises the ArmError that rejects it."""
-        if rid.subscription not in self._known_subscriptions and rid.subscription is not None:
-            self.ensure_subscription(rid.subscription)
-            self._known_subscriptions.add(rid.subscription)
+    def _admit(self, method: str, rid: ResourceId, body: Any, tkey: str, owned: bool = False, view: bool = False):
+        """Every check a write passes before it is accepted; raises the ArmError that rejects it.
+
+        Returns (existing resource, new body, the view's draft (a PUT with `view`, see
+        `stored_body_and_view`; else None), exclusive keys, shared keys, operations to supersede).
+        """
+        sub = rid.subscription
+        if sub not in self._known_subscriptions and sub is not None:
+            self.ensure_subscription(sub)
+            self._known_subscriptions.add(sub)
         gkey = rid.group_key
         if gkey is not None:
             group = self.groups.get(gkey)
@@ -545,10 +601,12 @@ class ArmState(DeploymentsMixin):
                 raise E.group_not_found(rid.resource_group or "")
             if group.state == DELETING:
                 raise E.group_being_deleted(group.name)
-        existing = self.resources.get(rid.key)
+        resources = self.resources
+        existing = resources.get(rid.key)
+        shown = None
         if method == "DELETE":
             if existing is None:
-                return None, None, (), (), frozenset(), ()
+                return None, None, None, (), (), ()
             new_body = existing.body
         elif method == "PATCH":
             if existing is None:
@@ -557,8 +615,13 @@ class ArmState(DeploymentsMixin):
         else:
             if not isinstance(body, dict):
                 raise E.invalid_request("The request content was invalid and could not be deserialized.")
-            new_body = body if owned else stored_body(body)
-        if rid.parent_key is not None and method != "DELETE" and rid.parent_key not in self.resources:
+            if owned:
+                new_body = body
+            elif view:
+                new_body, shown = stored_body_and_view(body)
+            else:
+                new_body = stored_body(body)
+        if rid.parent_key is not None and method != "DELETE" and rid.parent_key not in resources:
             raise E.parent_not_found(parse(rid.parent).name or rid.parent)
         if self.scope_locks.locks:
             if method == "DELETE":
@@ -568,11 +631,23 @@ class ArmState(DeploymentsMixin):
         if self.faults.faults:
             for f in self.faults.firing("request", tkey, rid.key, method, self._fault_rng):
                 raise self._fault_error(f, rid, new_body)
-        ex, sh, referenced = self.domains.keys(rid.id, rid.key, tkey, new_body)
+        ex, sh, referenced = self.domains.by_id.get(rid.key) or self.domains.keys(rid.id, rid.key, tkey, new_body)
         victims: tuple[Operation, ...] = ()
-        hit = self.locks.conflict(ex, sh)
+        locks = self.locks
+        held, held_shared = locks.exclusive, locks.shared
+        hit = None
+        for k in ex:  # a quick look first: most writes meet nothing
+            if k in held or k in held_shared:
+                hit = locks.conflict(ex, sh)
+                break
+        else:
+            for k in sh:
+                if k in held:
+                    hit = locks.conflict(ex, sh)
+                    break
         if hit is not None:
-            victims = self._supersede_candidates(rid, ex, sh)
+            if hit[0].supersedable and hit[0].kind == "write":  # else _supersede_candidates finds none
+                victims = self._supersede_candidates(rid, ex, sh)
             if not victims:
                 raise self._conflict_error(rid, hit[0], hit[1], referenced)
         if method != "DELETE" and tkey.startswith("microsoft.network/"):
@@ -583,10 +658,10 @@ class ArmState(DeploymentsMixin):
                     k = ref.strip().rstrip("/").lower()
                     if k in own:
                         continue
-                    target = self.resources.get(k)
+                    target = resources.get(k)
                     if target is not None and target.op is not None and target.op.status == IN_PROGRESS:
                         raise E.referenced_not_provisioned(target.id, rid.id, target.state, target.op.name)
-        return existing, new_body, ex, sh, referenced, victims
+        return existing, new_body, shown, ex, sh, victims
 
     def _supersede_candidates(self, rid: ResourceId, ex: tuple[str, ...], sh: tuple[str, ...]
                               ) -> tuple[Operation, ...]:
@@ -683,11 +758,20 @@ class ArmState(DeploymentsMixin):
         return _norm_location(loc or "global")
 
     def _add_resource(self, res: Resource, rid: ResourceId) -> None:
-        self.resources[res.key] = res
+        key = res.key
+        self.resources[key] = res
         if rid.parent is not None:
-            self.children.setdefault(rid.parent.lower(), {})[res.key] = None
+            siblings = self.children.get(rid.parent_key)  # type: ignore[arg-type]
+            if siblings is None:
+                self.children[rid.parent_key] = {key: None}  # type: ignore[index]
+            else:
+                siblings[key] = None
         if res.group_key is not None:
-            self.by_group.setdefault(res.group_key, {})[res.key] = None
+            members = self.by_group.get(res.group_key)
+            if members is None:
+                self.by_group[res.group_key] = {key: None}
+            else:
+                members[key] = None
 
     def _remove_resource(self, key: str) -> None:
         res = self.resources.pop(key, None)
@@ -717,8 +801,13 @@ class ArmState(DeploymentsMixin):
         op.status = status
         op.finished = t
         op.error = error
-        self.locks.release(op)
-        key = op.resource_id.lower()
+        ex_map = self.locks.exclusive
+        for k in op.exclusive:  # LockTable.release(op), inlined
+            if ex_map.get(k) is op:
+                del ex_map[k]
+        if op.shared:
+            self.locks.release_shared(op)
+        key = op._key or op.key  # the attribute first: set by _write, it saves the property call
         res = self.resources.get(key)
         if res is not None and res.op is op:
             res.op = None

@@ -15,9 +15,10 @@ sources = ["user config: our incident 2024-05"]
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -41,23 +42,50 @@ class Config:
 
 def find_config(start: Path) -> Config:
     """The nearest armguard.toml, or pyproject.toml with [tool.armguard], at or above `start`."""
-    directory = start if start.is_dir() else start.parent
-    return _find(directory.resolve())
+    key = os.path.join(os.getcwd(), start)
+    found = _BY_START.get(key)
+    if found is None:
+        directory = key if os.path.isdir(key) else os.path.dirname(key)
+        if ".." in directory.split(os.sep):  # a `..` after a symbolic link leaves the link's target
+            found = _BY_START[key] = _find(os.path.realpath(directory))
+        else:
+            found = _BY_START[key] = _find(_resolved(os.path.normpath(directory)))
+    return found
 
 
-@lru_cache(maxsize=512)
-def _find(directory: Path) -> Config:
-    for d in (directory, *directory.parents):
-        candidate = d / "armguard.toml"
-        if candidate.is_file():
-            return parse_config(candidate, _read(candidate))
-        candidate = d / "pyproject.toml"
-        if candidate.is_file():
-            data = _read(candidate)
-            section = data.get("tool", {}).get("armguard")
-            if isinstance(section, dict):
-                return parse_config(candidate, section)
-    return Config()
+# Lint asks once per file and once per walked directory: answers are kept for the process.
+_BY_START: dict[str, Config] = {}
+
+
+def config_of_directory(resolved: str) -> Config:
+    """As `find_config`, for a directory given as an absolute path without symbolic links."""
+    return _find(resolved)
+
+
+@cache
+def _resolved(directory: str) -> str:
+    """As os.path.realpath, for a normalized absolute path without `..`: one directory at a time,
+    each resolved once (lint asks for the directories of thousands of files, mostly siblings)."""
+    parent = os.path.dirname(directory)
+    if parent == directory or os.path.islink(directory):
+        return os.path.realpath(directory)
+    return os.path.join(_resolved(parent), os.path.basename(directory))
+
+
+@cache
+def _find(directory: str) -> Config:
+    """The config governing a resolved directory; each directory's own files are looked at once."""
+    candidate = os.path.join(directory, "armguard.toml")
+    if os.path.isfile(candidate):
+        return parse_config(Path(candidate), _read(Path(candidate)))
+    candidate = os.path.join(directory, "pyproject.toml")
+    if os.path.isfile(candidate):
+        data = _read(Path(candidate))
+        section = data.get("tool", {}).get("armguard")
+        if isinstance(section, dict):
+            return parse_config(Path(candidate), section)
+    parent = os.path.dirname(directory)
+    return Config() if parent == directory else _find(parent)
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -34,7 +34,13 @@ class LintContext:
         return self.graph.syntax if self.graph.language == "bicep" else None
 
     def entry(self, rtype: str) -> Entry:
-        return self.catalog.get(rtype)
+        entries = _ENTRIES.get(id(self.catalog))
+        if entries is None or entries[0] is not self.catalog:
+            entries = _ENTRIES[id(self.catalog)] = (self.catalog, {})
+        found = entries[1].get(rtype)
+        if found is None:
+            found = entries[1][rtype] = self.catalog.get(rtype)
+        return found
 
     def finding(self, rule: Any, node: Node, message: str, *, domain: DomainKey | None = None,
                 members: list[str] | None = None, reason: str | None = None, fix: Fix | None = None,
@@ -44,6 +50,11 @@ class LintContext:
             column=node.column, message=message, domain=domain.describe() if domain else None,
             members=members or [], reason=reason, fix=fix, symbol=node.symbol,
         )
+
+
+# Catalog entries by type, per catalog: every file asks about the same few types, and an unknown
+# type costs a new default entry each time. Entries are immutable.
+_ENTRIES: dict[int, tuple[Catalog, dict[str, Entry]]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,17 +73,18 @@ def serial_writes(ctx: LintContext, node: Node, depth: int = 0) -> Iterator[Writ
 
 
 def _writes(ctx: LintContext, outer: Node, node: Node, depth: int) -> Iterator[Write]:
-    if node.existing or depth > 16 or node.condition is False:
+    # The condition is evaluated last: only where a serial write depends on it.
+    if node.existing or depth > 16:
         return
     if node.kind == "module":
         if node.module_types and not any(ctx.entry(t).serial == "serial" for t in node.module_types):
             return  # nothing it declares is serial: no need to evaluate the module
-        if node.module is not None:
+        if node.condition is not False and node.module is not None:
             for inner in node.module.nodes:
                 yield from _writes(ctx, outer, inner, depth + 1)
         return
     entry = ctx.entry(node.type)
-    if entry.serial != "serial":
+    if entry.serial != "serial" or node.condition is False:
         return
     for key in domain_keys(node, entry):
         yield Write(outer, node, entry, key)

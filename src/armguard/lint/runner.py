@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import json
+import itertools
 import os
 import re
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pathspec
 
 from armguard.catalog import Catalog, load_catalog
 from armguard.errors import ArmguardError
 from armguard.lint.config import Config, find_config
 from armguard.lint.context import LintContext
+from armguard.lint.discovery import Missing, iter_templates
 from armguard.lint.findings import Finding
 from armguard.lint.rules import all_rules
 from armguard.source import SourceFile
 
-_TEMPLATE_SCHEMA = re.compile(r'"\$schema"\s*:\s*"[^"]*deploymentTemplate\.json', re.I)
-_SKIP_DIRS = {".git", "node_modules", ".venv", "__pycache__", ".terraform"}
 _PARALLEL_THRESHOLD = 8
 
 
@@ -52,125 +49,16 @@ def discover(paths: list[str]) -> tuple[list[Path], list[FileError]]:
     for each path that does not exist."""
     found: list[Path] = []
     missing: list[FileError] = []
-    for raw in paths:
-        p = Path(raw)
-        if p.is_file():
-            found.append(p)
-        elif p.is_dir():
-            found.extend(_walk(p))
+    for item in iter_templates(paths):
+        if isinstance(item, Missing):
+            missing.append(_missing(item))
         else:
-            missing.append(FileError(raw, 1, 1, "no such file or directory"))
-    seen: set[str] = set()
-    out = []
-    for f in found:
-        key = os.path.normcase(os.path.abspath(f))
-        if key not in seen:
-            seen.add(key)
-            out.append(f)
-    return out, missing
+            found.append(Path(item))
+    return found, missing
 
 
-_MAX_TEMPLATE_BYTES = 16 * 1024 * 1024
-
-
-def _walk(root: Path) -> list[Path]:
-    out: list[Path] = []
-    ignores = _enclosing_gitignores(root)
-    for dirpath, dirnames, filenames in os.walk(root):
-        d = Path(dirpath)
-        own = _gitignore(d)
-        if own is not None:
-            ignores = [*[(b, sp) for b, sp in ignores if _within(d, b)], (d, own)]
-        excludes = _config_excludes(d)
-        dirnames[:] = sorted(n for n in dirnames if n not in _SKIP_DIRS
-                             and not _ignored(d / n, ignores, excludes, is_dir=True))
-        bicep_stems = {Path(n).stem for n in filenames if n.endswith(".bicep")}
-        for name in sorted(filenames):
-            f = d / name
-            if _ignored(f, ignores, excludes, is_dir=False):
-                continue
-            if name.endswith(".bicep") or (
-                    name.endswith(".json") and Path(name).stem not in bicep_stems and _is_template(f)):
-                out.append(f)
-    return out
-
-
-def _within(path: Path, base: Path) -> bool:
-    return not os.path.relpath(os.path.abspath(path), os.path.abspath(base)).startswith("..")
-
-
-def _spec(lines: list[str]) -> pathspec.PathSpec:
-    return pathspec.GitIgnoreSpec.from_lines(lines)
-
-
-def _gitignore(directory: Path) -> pathspec.PathSpec | None:
-    try:
-        lines = (directory / ".gitignore").read_text("utf-8").splitlines()
-    except OSError:
-        return None
-    return _spec(lines)
-
-
-def _config_excludes(directory: Path) -> tuple[Path, pathspec.PathSpec] | None:
-    """The exclude patterns of the config governing `directory`, relative to that config's folder."""
-    config = find_config(directory)
-    if not config.exclude or config.root is None:
-        return None
-    return config.root, _spec(list(config.exclude))
-
-
-def _enclosing_gitignores(root: Path) -> list[tuple[Path, pathspec.PathSpec]]:
-    """The .gitignore files of the directories above `root`, up to the enclosing repository's top."""
-    specs: list[tuple[Path, pathspec.PathSpec]] = []
-    for d in reversed(Path(os.path.abspath(root)).parents):
-        if (d / ".git").exists():
-            specs = []  # ignore files outside the repository do not apply inside it
-        own = _gitignore(d)
-        if own is not None:
-            specs.append((d, own))
-    return specs
-
-
-def _ignored(path: Path, ignores: list[tuple[Path, pathspec.PathSpec]],
-             excludes: tuple[Path, pathspec.PathSpec] | None, *, is_dir: bool) -> bool:
-    """git's rule: the deepest .gitignore with a matching pattern decides (so `!keep` re-includes)."""
-    suffix = "/" if is_dir else ""
-    full = os.path.abspath(path)
-    decision = False
-    for base, spec in ignores:
-        rel = os.path.relpath(full, os.path.abspath(base))
-        if rel.startswith(".."):
-            continue
-        result = spec.check_file(Path(rel).as_posix() + suffix)
-        if result.include is not None:
-            decision = result.include
-    if decision:
-        return True
-    if excludes is not None:
-        base, spec = excludes
-        rel = os.path.relpath(full, os.path.abspath(base))
-        if not rel.startswith("..") and spec.match_file(Path(rel).as_posix() + suffix):
-            return True
-    return False
-
-
-def _is_template(path: Path) -> bool:
-    """A deployment template: its top-level `$schema` names deploymentTemplate.json. A file that
-    says so but is not valid JSON counts too, so that lint reports it instead of skipping it."""
-    try:
-        if path.stat().st_size > _MAX_TEMPLATE_BYTES:
-            return False
-        data = path.read_bytes()
-    except OSError:
-        return False
-    if b"deploymentTemplate.json" not in data and b"deploymenttemplate.json" not in data.lower():
-        return False
-    try:
-        parsed = json.loads(data.decode("utf-8-sig"))
-    except (ValueError, UnicodeDecodeError):
-        return bool(_TEMPLATE_SCHEMA.search(data[:65536].decode("utf-8", "replace")))
-    schema = parsed.get("$schema") if isinstance(parsed, dict) else None
-    return isinstance(schema, str) and "deploymenttemplate.json" in schema.lower()
+def _missing(item: Missing) -> FileError:
+    return FileError(item.path, 1, 1, "no such file or directory")
 
 
 # ---------------------------------------------------------------------- lint
@@ -189,11 +77,10 @@ def lint_file(path: str) -> FileResult:
     """Lint one file. Never raises for bad input: problems become errors of the result."""
     result = FileResult(path)
     try:
-        config = find_config(Path(path))
-        source = SourceFile.read(path)
+        config = find_config(Path(path).parent)
+        graph, source = _load_with_source(path)
         result.text = source.text
         result.bom = source.bom
-        graph = _load(path)
         result.language = graph.language
         for e in graph.errors:
             if e.severity == "error" and e.path == path:
@@ -224,6 +111,15 @@ def lint_file(path: str) -> FileResult:
     return result
 
 
+def _load_with_source(path: str):  # type: ignore[no-untyped-def]
+    """The file's graph and text; a Bicep template's text is read once, by the front end."""
+    if path.lower().endswith(".bicep"):
+        graph = _load(path)
+        return graph, graph.syntax.source
+    source = SourceFile.read(path)
+    return _load(path), source
+
+
 def _load(path: str):  # type: ignore[no-untyped-def]
     if not path.lower().endswith((".bicep", ".bicepparam", ".json")):
         raise ArmguardError("unsupported file type (expected .bicep or an ARM .json template)", path=path)
@@ -237,17 +133,42 @@ def _load(path: str):  # type: ignore[no-untyped-def]
 
 
 def lint_paths(paths: list[str], *, jobs: int | None = None) -> tuple[list[FileResult], int]:
-    """Lint every template under `paths`. Returns the per-file results and the number of files."""
-    found, missing = discover(paths)
-    files = [str(p) for p in found]
+    """Lint every template under `paths`. Returns the per-file results, in discovery order (paths
+    that do not exist last), and the number of files."""
+    files: list[str] = []
+    missing: list[FileError] = []
+
+    def found() -> Iterator[str]:
+        for item in iter_templates(paths):
+            if isinstance(item, Missing):
+                missing.append(_missing(item))
+            else:
+                files.append(item)
+                yield item
+
     workers = jobs or os.cpu_count() or 1
-    if len(files) >= _PARALLEL_THRESHOLD and workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(lint_file, files, chunksize=max(1, len(files) // (workers * 8))))
+    stream = found()
+    head = list(itertools.islice(stream, _PARALLEL_THRESHOLD)) if workers > 1 else []
+    if len(head) < _PARALLEL_THRESHOLD:
+        results = [lint_file(f) for f in (*head, *stream)]
     else:
-        results = [lint_file(f) for f in files]
+        from armguard.lint.parallel import lint_in_parallel
+
+        results = lint_in_parallel(itertools.chain(head, stream), workers, _lint_chunk)
     results.extend(FileResult(e.path, errors=[e]) for e in missing)
     return results, len(files)
+
+
+def _lint_chunk(paths: list[str]) -> list[FileResult]:
+    """Lint files in a worker process. The source text goes back only where a report or a fix
+    reads it (files with findings): pickling every file's text would cost more than linting it."""
+    out = []
+    for path in paths:
+        r = lint_file(path)
+        if not r.findings:
+            r.text = None
+        out.append(r)
+    return out
 
 
 # --------------------------------------------------------------- suppression

@@ -140,11 +140,19 @@ def _key_text(w: Write) -> str:
 
 
 class _Ordering:
-    """Whether one declaration is (transitively) ordered before or after another."""
+    """Whether one declaration is (transitively) ordered before or after another. The edges are
+    read when first needed: most files have no two writers of one domain to order."""
 
     def __init__(self, graph: DeploymentGraph):
-        self.deps = {n.symbol: set(n.depends_on()) for n in graph.nodes}
+        self.graph = graph
+        self._deps: dict[str, set[str]] | None = None
         self._reach: dict[str, set[str]] = {}
+
+    @property
+    def deps(self) -> dict[str, set[str]]:
+        if self._deps is None:
+            self._deps = {n.symbol: set(n.depends_on()) for n in self.graph.nodes}
+        return self._deps
 
     def reach(self, symbol: str) -> set[str]:
         found = self._reach.get(symbol)
