@@ -228,6 +228,8 @@ def _jsonable(value: object) -> object:
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, Unknown):
         return f"<{value.text}>"
+    if value is not None and not isinstance(value, str | int | float | bool):
+        raise EvaluationError(f"a {type_name(value)} is not a value: it cannot be serialized")
     return value
 
 
