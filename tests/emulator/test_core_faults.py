@@ -136,8 +136,10 @@ def test_a_later_parent_write_supersedes_a_faulted_in_flight_child():
 def test_without_the_fault_the_parent_write_is_rejected():
     s = make()
     s.put_resource(f"{VNET}/subnets/s", {"properties": {}})
-    with pytest.raises(ArmError):
+    with pytest.raises(ArmError) as info:
         s.put_resource(VNET, {"location": "westeurope"})
+    assert (info.value.status, info.value.code) == (409, "AnotherOperationInProgress")
+    assert s.get_resource(f"{VNET}/subnets/s")["properties"]["provisioningState"] != "Canceled"
 
 
 def test_probabilistic_faults_are_seeded():
