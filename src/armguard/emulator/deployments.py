@@ -387,23 +387,14 @@ class DeploymentsMixin:
                 op = self._write("DELETE", parse(step.resource_id or ""), None, now, dep.caller,  # type: ignore[attr-defined]
                                  dep.correlation_id, None, deployment=dep.ref, step=step.index, view=False)[1]
             except ArmError as e:
-                step.error = e.body()
-                step.http_status = e.status
-                return FAILED
-            if op is None:
-                step.http_status = 200
-                return SUCCEEDED
-            op._dep = dep
-            step.op_id = op.id
-            return RUNNING
+                return _failed(step, e)
+            return _started(dep, step, op)
         target = step.prepared
         if target is None:
             try:
                 target = dep.level.materialize(step, self)  # type: ignore[union-attr]
             except ArmError as e:
-                step.error = e.body()
-                step.http_status = e.status
-                return FAILED
+                return _failed(step, e)
             if target is None:
                 return SKIPPED
         elif target is SKIP:
@@ -415,9 +406,7 @@ class DeploymentsMixin:
             try:
                 child = self._start_child(dep, step, target, now)
             except ArmError as e:
-                step.error = e.body()
-                step.http_status = e.status
-                return FAILED
+                return _failed(step, e)
             step.child = child.key
             return RUNNING
         rid = parse(target.resource_id)
@@ -436,15 +425,8 @@ class DeploymentsMixin:
                                 target.api_version, deployment=dep.ref, step=step.index, view=False,
                                 owned=True)
         except ArmError as e:
-            step.error = e.body()
-            step.http_status = e.status
-            return FAILED
-        if op is None:
-            step.http_status = 200
-            return SUCCEEDED
-        op._dep = dep
-        step.op_id = op.id
-        return RUNNING
+            return _failed(step, e)
+        return _started(dep, step, op)
 
     def _start_child(self, parent: Deployment, step: Step, target: Target, now: float) -> Deployment:
         assert target.scope is not None and target.name is not None and target.level is not None
@@ -751,3 +733,20 @@ def _group_or_none(scope: str) -> str | None:
         return split_scope(scope)[1]
     except ArmError:
         return None
+
+
+def _failed(step: Step, error: ArmError) -> str:
+    """A step whose request Resource Manager rejected."""
+    step.error = error.body()
+    step.http_status = error.status
+    return FAILED
+
+
+def _started(dep: Deployment, step: Step, op: Any) -> str:
+    """A step whose write was accepted: done at once (no operation) or running."""
+    if op is None:
+        step.http_status = 200
+        return SUCCEEDED
+    op._dep = dep
+    step.op_id = op.id
+    return RUNNING
