@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from armguard.errors import ArmguardError
 from armguard.guard import parse_error
 from armguard.guard.connection import ArmConnection
+from armguard.guard.probes import DEFAULT_API_VERSION, ApiVersions, ResourceRef
 
 from .facts import (
     Deployment,
@@ -40,18 +41,6 @@ from .timeline import Event, group_events
 MAX_DEPLOYMENT_OPERATION_LISTS = 20
 MAX_ACTIVITY_EVENTS = 5000
 ACTIVITY_FIELDS = "eventTimestamp,operationName,status,subStatus,resourceId,caller,correlationId,operationId,properties"
-FALLBACK_API_VERSIONS = {
-    # used when the provider's own list cannot be read (an emulator, or no permission on providers)
-    "microsoft.network": "2024-05-01",
-    "microsoft.compute": "2024-07-01",
-    "microsoft.storage": "2023-05-01",
-    "microsoft.web": "2023-12-01",
-    "microsoft.containerservice": "2024-05-01",
-    "microsoft.keyvault": "2023-07-01",
-    "microsoft.authorization": "2022-04-01",
-    "microsoft.resources": "2024-03-01",
-}
-DEFAULT_API_VERSION = "2022-09-01"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _MASKED_SUBSCRIPTION = re.compile(r"(?i)(/subscriptions/)(\*+|<[^/>]*>|x{3,}|\{[^/}]*\})(?=/|$)")
 _DURATION = re.compile(r"^P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
@@ -121,7 +110,7 @@ class _Reader:
     read: list[str] = field(default_factory=list)
     clocks: list[dt.datetime] = field(default_factory=list)
     _clients: dict[str, Any] = field(default_factory=dict)
-    _api_versions: dict[str, str] = field(default_factory=dict)
+    _versions: ApiVersions | None = None
 
     def run(self) -> Facts:
         subscription = self.conn.subscription or self.scope.subscription or self.conn.subscription_id()
@@ -228,25 +217,14 @@ class _Reader:
         return self.attempt("resource show", read, ResourceState(resource_id, role, True, None))
 
     def api_version(self, resource_id: str) -> str:
-        """The newest stable api-version the provider lists for the type (cached per type)."""
-        rtype = type_of(resource_id)
-        namespace, _, type_path = rtype.partition("/")
-        cache_key = rtype.lower()
-        if cache_key not in self._api_versions:
-            from azure.core.exceptions import HttpResponseError
-
-            version = None
-            try:
-                provider = self.client("resources").providers.get(namespace)
-                for resource_type in provider.resource_types or []:
-                    if (resource_type.resource_type or "").lower() == type_path.lower():
-                        stable = [v for v in resource_type.api_versions or [] if "preview" not in v.lower()]
-                        version = (stable or resource_type.api_versions or [None])[0]
-            except HttpResponseError:
-                version = None
-            self._api_versions[cache_key] = version or FALLBACK_API_VERSIONS.get(namespace.lower(),
-                                                                                 DEFAULT_API_VERSION)
-        return self._api_versions[cache_key]
+        """The newest stable api-version the provider lists for the type (cached per type), else the
+        guard's fallback table."""
+        if self._versions is None:
+            self._versions = ApiVersions(self.conn)
+        try:
+            return self._versions.for_type(ResourceRef.parse(resource_id))
+        except ArmguardError:
+            return DEFAULT_API_VERSION
 
     # -- status URI --------------------------------------------------------------------------
 
