@@ -149,6 +149,17 @@ def files_do_not_change() -> None:
         _PARSED_BY_PATH = {}
 
 
+def loop_env(decl: Declaration, item: Any, index: int) -> dict[str, Any]:
+    """The names a loop iteration binds: its item and index variables."""
+    f = decl.loop
+    env: dict[str, Any] = {}
+    if f is not None and f.item:
+        env[f.item] = item
+    if f is not None and f.index:
+        env[f.index] = index
+    return env
+
+
 class _Loader:
     def __init__(self, lazy: bool = False):
         self.lazy = lazy
@@ -311,15 +322,7 @@ class _Loader:
                 return None
         return kept
 
-    @staticmethod
-    def loop_env(decl: Declaration, item: Any, index: int) -> dict[str, Any]:
-        f = decl.loop
-        env: dict[str, Any] = {}
-        if f is not None and f.item:
-            env[f.item] = item
-        if f is not None and f.index:
-            env[f.index] = index
-        return env
+    loop_env = staticmethod(loop_env)
 
     def attach_module(self, model: SemanticModel, decl: Declaration, node: Node, graph: DeploymentGraph,
                       path: Path, stack: tuple[Path, ...], env: dict[str, Any],

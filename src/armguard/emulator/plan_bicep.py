@@ -23,6 +23,7 @@ from typing import Any
 from armguard.arm.evaluator import public_cloud_environment
 from armguard.bicep import syntax as s
 from armguard.bicep.evaluate import Evaluator
+from armguard.bicep.loader import loop_env
 from armguard.bicep.semantic import Declaration, SemanticModel
 from armguard.emulator import errors as E
 from armguard.emulator.engine import Step
@@ -124,15 +125,7 @@ class BicepLevel(Level):
         self._iterations[node.symbol] = kept
         return kept
 
-    @staticmethod
-    def loop_env(decl: Declaration, item: Any, index: int) -> dict[str, Any]:
-        f = decl.loop
-        env: dict[str, Any] = {}
-        if f is not None and f.item:
-            env[f.item] = item
-        if f is not None and f.index:
-            env[f.index] = index
-        return env
+    loop_env = staticmethod(loop_env)
 
     def env_of(self, node: Node, ordinal: int | None) -> dict[str, Any]:
         if ordinal is None:
