@@ -123,7 +123,7 @@ class GuardedDeploy:
         return outcome
 
     def preflight(self, deploy_input: DeployInput, deadline: float | None) -> None:
-        running = [d for d in running_deployments(self.conn, self.scope)]
+        running = running_deployments(self.conn, self.scope)
         if running:
             names = ", ".join(str(d.get("name")) for d in running[:3])
             self.say(f"pre-flight: {len(running)} deployment(s) running in the scope ({names}); waiting")

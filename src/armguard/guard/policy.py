@@ -74,7 +74,7 @@ class PipelineGetter:
         return RawResponse(response.status_code, dict(response.headers), body, url)
 
 
-def conflict_of(status: int, body_text: str | None, headers: Any = None) -> ArmErrorInfo | None:
+def conflict_of(status: int, body_text: str | None) -> ArmErrorInfo | None:
     """The conflict an HTTP error response reports when waiting can help, else None."""
     if status not in CONFLICT_STATUSES or not body_text:
         return None
@@ -110,7 +110,7 @@ class ConflictWaiting:
 
     def conflict_to_wait(self, http: Any, text: str | None, conflicts: int, deadline: float) -> ArmErrorInfo | None:
         """The conflict to wait out, or None to hand the response back (not one, or out of time/tries)."""
-        info = conflict_of(http.status_code, text, http.headers)
+        info = conflict_of(http.status_code, text)
         if info is None or time.monotonic() >= deadline:
             return None
         if self.max_conflicts is not None and conflicts >= self.max_conflicts:

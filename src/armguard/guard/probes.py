@@ -41,7 +41,6 @@ FALLBACK_API_VERSIONS = {
 }
 DEFAULT_API_VERSION = "2024-03-01"
 _SUPPORTED = re.compile(r"supported api-versions are '([^']+)'", re.I)
-_RUNNING_GROUP_STATES_HINT = "Running, Accepted, Canceling, DeletingResources, ..."
 
 
 @dataclass(frozen=True, slots=True)
