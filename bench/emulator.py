@@ -19,6 +19,10 @@ Every response is checked (status 200 for GET, 201 for PUT); errors are counted,
 Figures: requests per second (completed requests / wall time of the phase) and latency p50/p99 as
 seen by the client. Both processes share this machine's cores, so the client's cost is included.
 The verdict line compares the lowest figure with the issue's bar: 2,000 requests/s on loopback.
+
+Then, unless `--no-virtual`, the virtual-time figures of `bench/emulator_core.py` (simulated
+operations per second of a 1,000-resource template, bar 100,000/s; its whole deployment, bar 1 s).
+Exit status 1 when a bar is missed.
 """
 
 from __future__ import annotations
@@ -214,13 +218,14 @@ def run_phase(server: Server, client: str, scheme: str, method: str, threads: in
                  round(client_cpu / max(count, 1) * 1e6, 1))
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--requests", type=int, default=20000, help="per phase (at most)")
     parser.add_argument("--seconds", type=float, default=5.0, help="per phase (at most)")
     parser.add_argument("--client", choices=["raw", "http.client"], default="raw")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--no-virtual", action="store_true", help="skip the virtual-time figures")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="armguard-bench-ca-") as ca_dir:
         server = Server(ca_dir)
@@ -251,7 +256,14 @@ def main() -> None:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump({"bar": BAR, "client": args.client, "threads": args.threads,
                        "phases": [asdict(p) for p in phases]}, handle, indent=2)
+    met = verdict == "meets"
+    if not args.no_virtual:
+        import emulator_core  # beside this file
+
+        print()
+        met = emulator_core.main([]) == 0 and met
+    return 0 if met else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

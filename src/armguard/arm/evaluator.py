@@ -201,10 +201,18 @@ class EvalContext:
         """A context inside iteration `index` of loop `name` (None: an unnamed resource loop)."""
         indexes = dict(self.copy_indexes)
         indexes[name] = index
-        return dataclasses.replace(self, copy_indexes=indexes)
+        return self._derived("copy_indexes", indexes)
 
     def with_lambda_variables(self, values: dict[str, Any]) -> EvalContext:
-        return dataclasses.replace(self, lambda_variables={**self.lambda_variables, **values})
+        return self._derived("lambda_variables", {**self.lambda_variables, **values})
+
+    def _derived(self, field_name: str, value: Any) -> EvalContext:
+        """`dataclasses.replace(self, field_name=value)` without re-running `__init__` (a plan makes
+        one per loop iteration and expression scope): the other fields, caches included, are shared."""
+        derived = object.__new__(EvalContext)
+        derived.__dict__.update(self.__dict__)
+        setattr(derived, field_name, value)
+        return derived
 
     def next_random(self, bits: int) -> int:
         """Deterministic pseudo-random bits for newGuid(): the n-th draw depends only on `seed`."""

@@ -23,7 +23,7 @@ from armguard.arm.graph import build_graph
 from armguard.arm.template import load_template
 from armguard.emulator import errors as E
 from armguard.emulator.clock import iso, iso_duration, us_time
-from armguard.emulator.engine import FAILED, RUNNING, SKIPPED, SUCCEEDED, Executor, Step
+from armguard.emulator.engine import FAILED, RUNNING, SKIPPED, SUCCEEDED, Executor, Step, shuffler
 from armguard.emulator.errors import ArmError, as_json_text, reason
 from armguard.emulator.ids import parse
 from armguard.emulator.operations import CANCELED as OP_CANCELED
@@ -46,7 +46,7 @@ _WRITE = "Microsoft.Resources/deployments/write"
 class Deployment:
     __slots__ = ("body", "caller", "correlation_id", "ended", "error", "executor", "group", "id", "key", "language",
                  "launch", "level", "location", "mode", "name", "op", "outputs", "parameters", "parent", "parent_step",
-                 "run", "scope", "started", "state", "subscription", "template_hash")
+                 "ref", "run", "scope", "started", "state", "subscription", "template_hash")
 
     def __init__(self, scope: str, name: str, run: int, now: float, caller: str, corr: str):
         self.scope = scope.rstrip("/")
@@ -54,6 +54,7 @@ class Deployment:
         self.id = f"{self.scope}/providers/{DEPLOYMENT_TYPE}/{name}"
         self.key = self.id.lower()
         self.run = run
+        self.ref = f"{self.key}#{run}"  # names this run of the deployment in events and operations
         self.subscription, self.group = split_scope(self.scope)
         self.location: str | None = None
         self.mode = "Incremental"
@@ -74,10 +75,6 @@ class Deployment:
         self.launch: Any = None
         self.template_hash = "0"
         self.language = "arm"
-
-    @property
-    def ref(self) -> str:
-        return f"{self.key}#{self.run}"
 
 
 def split_scope(scope: str) -> tuple[str, str | None]:
@@ -301,7 +298,7 @@ class DeploymentsMixin:
         dep.location = location
         dep.body = body
         dep.level = level
-        dep.executor = Executor(steps, self._order_rng.shuffle)  # type: ignore[attr-defined]
+        dep.executor = Executor(steps, shuffler(self._order_rng))  # type: ignore[attr-defined]
         dep.language = level.language
         dep.launch = functools.partial(self._launch_step, dep)
         if parent is not None:
@@ -310,10 +307,7 @@ class DeploymentsMixin:
         for i, step in enumerate(steps):
             step.operation_id = hashlib.blake2b(f"{dep.ref}:{i}".encode(), digest_size=8).hexdigest().upper()
         op = Operation(self._new_guid(), "deployment", "PUT", dep.id, DEPLOYMENT_TYPE, now, now,  # type: ignore[attr-defined]
-                       namespace="Microsoft.Resources", subscription=sub, location=location or "global",
-                       caller=caller, correlation_id=corr, seq=self._next_seq())  # type: ignore[attr-defined]
-        op._state = self
-        op.deployment = None
+                       caller, corr, self._next_seq(), state=self, location=location or "global")  # type: ignore[attr-defined]
         dep.op = op
         self.operations[op.id] = op  # type: ignore[attr-defined]
         old = self.deployments.get(dep.key)
@@ -460,7 +454,8 @@ class DeploymentsMixin:
         self._maybe_over(dep, t)
 
     def _maybe_over(self, dep: Deployment, t: float) -> None:
-        if dep.state == DEP_RUNNING and dep.executor is not None and dep.executor.done:
+        executor = dep.executor
+        if executor is not None and executor.remaining == 0 and dep.state == DEP_RUNNING:
             failed = [s for s in dep.executor.steps if s.status == FAILED]
             if not failed and self._complete_mode_deletes(dep, t):
                 return

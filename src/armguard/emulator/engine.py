@@ -124,9 +124,11 @@ class Executor:
             return
         step.status = status
         step.ended = now
-        queue: deque[Step] = deque()
-        self._settled(step, queue)
-        self._drain(queue, now, launch)
+        self.remaining -= 1
+        if step.dependents:
+            ready = self._release(step)
+            if ready:
+                self._drain(deque(ready), now, launch)
 
     def cancel(self) -> None:
         """No step starts any more; running ones continue to their end."""
@@ -159,6 +161,13 @@ class Executor:
 
     def _settled(self, s: Step, queue: deque[Step]) -> None:
         self.remaining -= 1
+        if s.dependents:
+            ready = self._release(s)
+            if ready:
+                queue.extend(ready)
+
+    def _release(self, s: Step) -> list[Step]:
+        """The dependants of a settled step that can start now (in the drawn order)."""
         bad = s.status in SETTLED_BAD
         ready = []
         for d in s.dependents:
@@ -167,10 +176,9 @@ class Executor:
                 d.blocked = True
             if d.waiting == 0 and d.status == PENDING:
                 ready.append(d)
-        if ready:
-            if self.shuffle is not None and len(ready) > 1:
-                self.shuffle(ready)
-            queue.extend(ready)
+        if self.shuffle is not None and len(ready) > 1:
+            self.shuffle(ready)
+        return ready
 
     def recount(self) -> None:
         """Recompute waiting counts and `remaining` from step statuses (after loading saved state)."""
@@ -179,6 +187,17 @@ class Executor:
         for s in self.steps:
             s.waiting = sum(1 for d in s.deps if d.status not in settled)
             s.blocked = s.blocked or any(d.status in SETTLED_BAD for d in s.deps)
+
+
+def shuffler(rng: Any) -> Callable[[list[Step]], None]:
+    """Shuffles a list in place in an order drawn from `rng` (a `random.Random`): sorting by one draw
+    per item gives every order the same chance at a fraction of `rng.shuffle`'s cost."""
+    draw = rng.random
+
+    def shuffle(items: list[Step]) -> None:
+        items.sort(key=lambda _item: draw())
+
+    return shuffle
 
 
 def link_batches(steps: list[Step], batch_size: int) -> None:

@@ -9,6 +9,7 @@ the emulator keeps the casing of the first PUT for display.
 
 from __future__ import annotations
 
+from sys import intern
 from typing import NamedTuple
 
 from armguard.emulator.errors import ArmError, invalid_resource_id
@@ -64,6 +65,8 @@ def parse(resource_id: str) -> ResourceId:
 
 
 def _parse(resource_id: str) -> ResourceId:
+    # The parts many ids share (subscription, group, type, scope, parent) are interned: ids are parsed
+    # once and then read on every request, and one copy of each part keeps the working set small.
     text = resource_id.strip().rstrip("/")
     low = text.lower()
     if not low.startswith("/subscriptions/"):
@@ -72,13 +75,17 @@ def _parse(resource_id: str) -> ResourceId:
     head = text[1:p] if p >= 0 else text[1:]
     segs = head.split("/")  # subscriptions/{s}[/resourceGroups/{rg}][/...scope resource]
     n = len(segs)
-    subscription = segs[1] if n >= 2 else ""
+    subscription = intern(segs[1]) if n >= 2 else ""
     if not subscription:
         raise invalid_resource_id(resource_id)
     group = segs[3] if n >= 4 and segs[2].lower() == "resourcegroups" else None
     if n == 3 or (group is None and n >= 3 and segs[2].lower() != "providers") or (group is not None and not group):
         raise invalid_resource_id(resource_id)
-    group_key = low[:15 + len(subscription) + 16 + len(group)] if group is not None else None
+    if group is not None:
+        group = intern(group)
+        group_key = intern(low[:15 + len(subscription) + 16 + len(group)])
+    else:
+        group_key = None
     if p < 0:
         if n == 4:
             return _new_id(ResourceId, (text, low, subscription, group, None, None, (), None, None, "", group_key,
@@ -89,12 +96,16 @@ def _parse(resource_id: str) -> ResourceId:
     rest = text[p + 11:].split("/")
     if len(rest) < 3 or len(rest) % 2 == 0 or "" in rest:
         raise invalid_resource_id(resource_id)
-    namespace = rest[0]
+    namespace = intern(rest[0])
     names = tuple(rest[2::2])
-    rtype = "/".join([namespace, *rest[1::2]])
-    parent = text.rsplit("/", 2)[0] if len(names) > 1 else None
-    return _new_id(ResourceId, (text, low, subscription, group, namespace, rtype, names, text[:p], parent,
-                                rtype.lower(), group_key, low.rsplit("/", 2)[0] if parent is not None else None))
+    rtype = intern("/".join([namespace, *rest[1::2]]))
+    if len(names) > 1:
+        parent = intern(text.rsplit("/", 2)[0])
+        parent_key = intern(low.rsplit("/", 2)[0])
+    else:
+        parent = parent_key = None
+    return _new_id(ResourceId, (text, low, subscription, group, namespace, rtype, names, intern(text[:p]), parent,
+                                intern(rtype.lower()), group_key, parent_key))
 
 
 def try_parse(resource_id: str) -> ResourceId | None:

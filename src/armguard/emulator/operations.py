@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from armguard.emulator.clock import iso
-from armguard.emulator.ids import singular
+from armguard.emulator.ids import parse, singular
 
 IN_PROGRESS = "InProgress"
 SUCCEEDED = "Succeeded"
@@ -22,10 +22,10 @@ TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELED})
 # Suggested polling interval (virtual seconds) for Retry-After on long-running responses.
 POLL_SECONDS = 10.0
 
-_FIELDS = ("id", "kind", "method", "resource_id", "type", "namespace", "subscription", "location",
-           "api_version", "start", "end", "status", "finished", "error", "outcome", "caller",
-           "correlation_id", "exclusive", "shared", "creating", "supersedable", "deployment", "step",
-           "body_changed", "seq")
+_FIELDS = ("id", "kind", "method", "resource_id", "type", "location", "api_version", "start", "end", "status",
+           "finished", "error", "outcome", "caller", "correlation_id", "exclusive", "shared", "creating",
+           "supersedable", "deployment", "step", "seq")
+_DERIVED = ("namespace", "subscription")  # saved for readers of the state file, worked out on load
 
 
 class Operation:
@@ -34,17 +34,15 @@ class Operation:
     __slots__ = (*(f for f in _FIELDS if f != "correlation_id"), "_corr", "_dep", "_key", "_state")
 
     def __init__(self, id: str, kind: str, method: str, resource_id: str, type: str, start: float, end: float,
-                 namespace: str = "", subscription: str = "", location: str | None = "global",
-                 api_version: str | None = None, caller: str = "", correlation_id: str | int = "", seq: int = 0,
-                 exclusive: tuple[str, ...] = (), shared: tuple[str, ...] = (), creating: bool = False,
-                 deployment: str | None = None, step: int | None = None, state: Any = None):
+                 caller: str = "", correlation_id: str | int = "", seq: int = 0, exclusive: tuple[str, ...] = (),
+                 shared: tuple[str, ...] = (), creating: bool = False, deployment: str | None = None,
+                 step: int | None = None, state: Any = None, api_version: str | None = None,
+                 location: str | None = None):
         self.id = id
-        self.kind = kind  # "write", "delete", "group_delete", "deployment"
+        self.kind = kind  # "write", "delete", "group_delete"
         self.method = method  # "PUT", "PATCH", "DELETE"
         self.resource_id = resource_id
         self.type = type
-        self.namespace = namespace
-        self.subscription = subscription
         self.location = location  # None: worked out when a status URI needs it
         self.api_version = api_version
         self.start = start
@@ -62,7 +60,6 @@ class Operation:
         self.supersedable = False
         self.deployment = deployment  # ref of the deployment that issued it
         self.step = step  # its step index in that deployment
-        self.body_changed = True
         self.seq = seq
         self._state: Any = state  # the owning ArmState (clock, base URL), not persisted
         self._dep: Any = None  # the Deployment that issued it, not persisted
@@ -80,6 +77,14 @@ class Operation:
     @correlation_id.setter
     def correlation_id(self, value: str) -> None:
         self._corr = value
+
+    @property
+    def namespace(self) -> str:
+        return self.type.split("/", 1)[0]
+
+    @property
+    def subscription(self) -> str:
+        return parse(self.resource_id).subscription or ""
 
     @property
     def key(self) -> str:
@@ -140,7 +145,7 @@ class Operation:
     # -- persistence -------------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
-        data = {f: getattr(self, f) for f in _FIELDS}
+        data = {f: getattr(self, f) for f in (*_FIELDS, *_DERIVED)}
         data["exclusive"] = list(self.exclusive)
         data["shared"] = list(self.shared)
         return data

@@ -22,7 +22,7 @@ from typing import Any
 from armguard.catalog import Catalog
 from armguard.emulator.activity import ActivityLog
 from armguard.emulator.clock import VirtualClock
-from armguard.emulator.engine import Executor, Step
+from armguard.emulator.engine import Executor, Step, shuffler
 from armguard.emulator.faults import Fault
 from armguard.emulator.ids import parse
 from armguard.emulator.operations import IN_PROGRESS, Operation
@@ -198,7 +198,7 @@ def _rebuild(state: Any, dep: Any, d: dict[str, Any], active: frozenset[str]) ->
         step.restore(data)
     for i, step in enumerate(steps):
         step.operation_id = hashlib.blake2b(f"{dep.ref}:{i}".encode(), digest_size=8).hexdigest().upper()
-    executor = Executor(steps, state._order_rng.shuffle)
+    executor = Executor(steps, shuffler(state._order_rng))
     executor.canceled = d.get("canceled", False)
     executor.recount()
     dep.level = level

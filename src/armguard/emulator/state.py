@@ -28,6 +28,7 @@ never queued, with the provider's real error (see `errors`). Durations come from
 
 from __future__ import annotations
 
+import gc
 import math
 import random
 from heapq import heappop, heappush
@@ -132,7 +133,16 @@ class ArmState(DeploymentsMixin):
         if not isinstance(clock, VirtualClock):
             self.settle()
             return clock.now()
-        self._apply_due(max_time if max_time is not None else math.inf, clock)
+        # Automatic garbage collection waits until the run is over: applying events makes no
+        # reference cycles, and each collection would rescan all of the emulated state.
+        collecting = gc.isenabled()
+        if collecting:
+            gc.disable()
+        try:
+            self._apply_due(max_time if max_time is not None else math.inf, clock)
+        finally:
+            if collecting:
+                gc.enable()
         if max_time is not None and clock._now < max_time:
             clock.advance_to(max_time)
         return clock.now()
@@ -326,9 +336,7 @@ class ArmState(DeploymentsMixin):
             if parse(res.id).parent is None:
                 longest = max(longest, self.durations.draw(res.type_key, "delete"))
         op = Operation(self._new_guid(), "group_delete", "DELETE", group.id, _GROUPS_TYPE, now, start_at + longest,
-                       namespace="Microsoft.Resources", subscription=group.subscription, location=group.location,
-                       caller=caller, correlation_id=corr, seq=self._next_seq())
-        op._state = self
+                       caller, corr, self._next_seq(), state=self, location=group.location)
         group.delete_op = op
         self.operations[op.id] = op
         self._seq += 1
@@ -557,17 +565,14 @@ class ArmState(DeploymentsMixin):
         seq = self._seq + 1
         self._seq = seq + 1  # one for the operation, one for its event
         end = now + duration
-        op = Operation(op_id, "delete" if deleting else "write", method, display_id, res.type, now, end,
-                       rid.namespace or "", rid.subscription or "", None, api_version, caller, corr, seq, ex, sh,
-                       kind == "create", deployment, step, self)
+        op = Operation(op_id, "delete" if deleting else "write", method, display_id, res.type, now, end, caller, corr,
+                       seq, ex, sh, kind == "create", deployment, step, self, api_version)
         if outcome is not None:
             if "__timeout__" in outcome:
                 outcome = E.timed_out(op.name, op.id, display_id, outcome["__timeout__"])
             op.outcome = outcome
         if supersedable:
             op.supersedable = True
-        if kind == "noop":
-            op.body_changed = False
         op._key = res.key
         res.op = op
         locks = self.locks
