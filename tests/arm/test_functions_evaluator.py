@@ -359,3 +359,16 @@ def test_string_helpers():
         "path": "/a/b", "query": "?x=1"}
     assert call_function("buildUri", [{"scheme": "https", "host": "h", "port": 443, "path": "/p", "query": "?q=1"}]) == (
         "https://h/p?q=1")
+
+
+def test_derived_contexts_change_one_field_and_share_the_rest():
+    base = EvalContext(parameters={"p": 1}, variables={"v": "[add(parameters('p'), copyIndex())]"})
+    first = base.with_copy_index(None, 1)
+    second = base.with_copy_index(None, 2)
+    assert base.copy_indexes == {} and first.copy_indexes == {None: 1} and second.copy_indexes == {None: 2}
+    assert first.parameters is base.parameters and first._variable_cache is base._variable_cache
+    assert type(first) is EvalContext and first == EvalContext(parameters={"p": 1}, variables=base.variables,
+                                                              copy_indexes={None: 1})
+    inner = first.with_lambda_variables({"x": 3})
+    assert inner.lambda_variables == {"x": 3} and first.lambda_variables == {}
+    assert inner.copy_indexes == {None: 1}

@@ -144,3 +144,51 @@ def test_a_put_answers_the_view_a_get_gives(body):
         view.clear()
         assert res.view() != {}
         state.run_until_idle()
+
+
+def test_run_until_idle_defers_garbage_collection_and_restores_it():
+    import gc
+
+    state = fresh()
+    seen = []
+    state.clock.advance_to(0)
+    state._schedule(1.0, "probe", "x")
+    state._dispatch_deployment = lambda t, kind, ref: seen.append(gc.isenabled())  # type: ignore[method-assign]
+    assert gc.isenabled()
+    state.run_until_idle()
+    assert seen == [False] and gc.isenabled()
+
+    gc.disable()  # a caller that turned it off keeps it off
+    try:
+        state._schedule(2.0, "probe", "y")
+        state.run_until_idle()
+        assert seen == [False, False] and not gc.isenabled()
+    finally:
+        gc.enable()
+
+    def fail(t, kind, ref):
+        raise RuntimeError("boom")
+
+    state._dispatch_deployment = fail  # type: ignore[method-assign]
+    state._schedule(3.0, "probe", "z")
+    with pytest.raises(RuntimeError):
+        state.run_until_idle()
+    assert gc.isenabled()
+
+
+def test_operations_work_out_namespace_and_subscription_from_their_resource():
+    state = fresh()
+    _, op = state.put_resource(f"{NET}/virtualHubs/hub", {"location": "westeurope"})
+    assert (op.namespace, op.subscription) == ("Microsoft.Network", SUB)
+    saved = op.to_json()
+    assert (saved["namespace"], saved["subscription"]) == ("Microsoft.Network", SUB)
+    assert "body_changed" not in saved
+
+
+def test_parsed_id_parts_are_shared_between_ids():
+    a = ids.parse(f"{NET}/virtualHubs/hub1/bgpConnections/p1")
+    b = ids.parse(f"{NET}/virtualHubs/hub1/bgpConnections/p2")
+    for field in ("subscription", "resource_group", "namespace", "type", "type_key", "group_key", "scope",
+                  "parent", "parent_key"):
+        assert getattr(a, field) is getattr(b, field), field
+    assert a.parent_key == f"{NET}/virtualHubs/hub1".lower()

@@ -553,3 +553,22 @@ def test_complete_mode_deletes_respect_locks(state):
     result = state.get_deployment(SCOPE, "full")["properties"]
     assert result["provisioningState"] == "Failed"
     assert "ScopeLocked" in result["error"]["details"][0]["message"]
+
+
+def test_the_step_shuffler_draws_every_order_and_repeats_for_a_seed():
+    import random
+    from collections import Counter
+
+    from armguard.emulator.engine import shuffler
+
+    shuffle = shuffler(random.Random(7))
+    orders = Counter()
+    for _ in range(6000):
+        items = [1, 2, 3]
+        shuffle(items)
+        orders[tuple(items)] += 1
+    assert len(orders) == 6 and min(orders.values()) > 800  # about 1,000 each
+    first, second = [list(range(10)) for _ in range(2)]
+    shuffler(random.Random(1))(first)
+    shuffler(random.Random(1))(second)
+    assert first == second and sorted(first) == list(range(10))

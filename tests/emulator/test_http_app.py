@@ -198,3 +198,27 @@ def test_non_ascii_resource_names(arm, raw, group) -> None:
     assert created.status_code == 201
     assert created.json()["name"] == "réseau"
     assert raw.get(rid, params=API).json()["id"] == rid
+
+
+def test_date_header_runs_on_emulated_time(arm, raw, group) -> None:
+    import datetime as dt
+    from email.utils import parsedate_to_datetime
+
+    time.sleep(0.3)  # 30 emulated seconds at 1/100 of real time
+    response = raw.get(group, params={"api-version": "2024-03-01"})
+    sent = parsedate_to_datetime(response.headers["date"])
+    clock = arm.state.clock
+    emulated = clock.epoch + dt.timedelta(seconds=clock.now())
+    assert len(response.headers.get_list("date")) == 1
+    assert abs((emulated - sent).total_seconds()) < 3
+    assert (sent - dt.datetime.now(dt.UTC)).total_seconds() > 20  # ahead of the host's clock
+
+
+def test_http_date_format() -> None:
+    import datetime as dt
+
+    from armguard.emulator.clock import http_date
+
+    epoch = dt.datetime(2026, 1, 7, 21, 13, 45, tzinfo=dt.UTC)
+    assert http_date(epoch, 0) == "Wed, 07 Jan 2026 21:13:45 GMT"
+    assert http_date(epoch, 3 * 3600 + 0.9) == "Thu, 08 Jan 2026 00:13:45 GMT"

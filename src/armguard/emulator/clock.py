@@ -92,6 +92,18 @@ def iso(epoch: dt.datetime, seconds: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
 
 
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def http_date(epoch: dt.datetime, seconds: float) -> str:
+    """The HTTP `Date` header (RFC 9110 IMF-fixdate) of emulated time `epoch + seconds`: clients
+    compare it with the bodies' timestamps, so it runs on the emulator's clock, not the host's."""
+    m = epoch + dt.timedelta(seconds=int(seconds))
+    return (f"{_WEEKDAYS[m.weekday()]}, {m.day:02d} {_MONTHS[m.month - 1]} {m.year} "
+            f"{m.hour:02d}:{m.minute:02d}:{m.second:02d} GMT")
+
+
 def us_time(epoch: dt.datetime, seconds: float) -> str:
     """'1/7/2026 9:13:45 PM': the timestamp format inside DeploymentActive and App Service messages."""
     m = epoch + dt.timedelta(seconds=seconds)

@@ -5,7 +5,7 @@ Every request goes through the same steps: bearer-token check (401 `Authenticati
 `MissingApiVersionParameter`), the route (404 `InvalidResourceType` when unknown), the JSON body
 (400 `InvalidRequestContent`), then the handler under the state's lock. Every answer carries
 `x-ms-request-id`, `x-ms-correlation-request-id` (the client's, when it sent one) and
-`x-ms-ratelimit-remaining-subscription-{reads,writes,deletes}`; every 4xx/5xx body is
+`x-ms-ratelimit-remaining-subscription-{reads,writes,deletes}` and a `Date` in emulated time; every 4xx/5xx body is
 `{"error": {"code", "message", ...}}`, with `Retry-After` when the error says when to retry.
 """
 
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote_plus
 
+from armguard.emulator.clock import http_date
 from armguard.emulator.errors import ArmError
 from armguard.emulator.http_calls import Call, Reply
 from armguard.emulator.http_filter import FilterError
@@ -103,6 +104,8 @@ class ArmApp:
         out = reply.headers
         out["x-ms-request-id"] = request_id
         out["x-ms-correlation-request-id"] = correlation_id
+        clock = self.state.clock
+        out["Date"] = http_date(clock.epoch, clock.now())
         kind = RATE_KIND.get(method, "writes")
         out[RATE_HEADER[kind]] = str(self.rate_limits.take(route.subscription or "", kind))
         if reply.body is None or method == "HEAD":

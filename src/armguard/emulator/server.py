@@ -217,6 +217,7 @@ class EmulatorServer:
             access_log=False,
             log_level="warning",
             server_header=False,
+            date_header=False,  # the app sends Date in emulated time
             proxy_headers=False,
             timeout_keep_alive=30,
             timeout_graceful_shutdown=5,
