@@ -39,7 +39,7 @@ class Operation:
                  step: int | None = None, state: Any = None, api_version: str | None = None,
                  location: str | None = None):
         self.id = id
-        self.kind = kind  # "write", "delete", "group_delete"
+        self.kind = kind  # "write", "delete", "group_delete", "deployment"
         self.method = method  # "PUT", "PATCH", "DELETE"
         self.resource_id = resource_id
         self.type = type
