@@ -135,3 +135,70 @@ def test_private_dns_fixed_with_the_hub_links_ordered_first_succeeds(tmp_path):
         for name in links:
             zone, link = name.split("/")
             assert state.resource_exists(f"{NET}/privateDnsZones/{zone}/virtualNetworkLinks/{link}")
+
+
+SCOPED_MAIN = """
+param other string = 'rg-other'
+module here 'mod.bicep' = {
+  name: 'here'
+  params: { n: 'a' }
+}
+module there 'mod.bicep' = {
+  name: 'there'
+  scope: resourceGroup(other)
+  params: { n: 'b' }
+}
+module far 'mod.bicep' = [for i in range(0, 2): {
+  name: 'far-${i}'
+  scope: resourceGroup('11111111-1111-1111-1111-111111111111', 'rg-far')
+  params: { n: 'c${i}' }
+}]
+output there string = there.outputs.where
+output names array = [for i in range(0, 2): far[i].outputs.where]
+"""
+SCOPED_MODULE = """
+param n string
+resource rt 'Microsoft.Network/routeTables@2024-05-01' = {
+  name: 'rt-${n}'
+  location: resourceGroup().location
+}
+output where string = resourceGroup().name
+"""
+
+
+def test_modules_deploy_to_the_resource_group_their_scope_names(tmp_path):
+    (tmp_path / "main.bicep").write_text(SCOPED_MAIN)
+    (tmp_path / "mod.bicep").write_text(SCOPED_MODULE)
+    far_sub = "11111111-1111-1111-1111-111111111111"
+    state = ArmState(seed=1)
+    state.put_resource_group(SUB, "rg", {"location": "westeurope"})
+    state.put_resource_group(SUB, "rg-other", {"location": "northeurope"})
+    state.put_resource_group(far_sub, "rg-far", {"location": "swedencentral"})
+    state.deploy_graph(SCOPE, "main", load_graph(tmp_path / "main.bicep", {}))
+    state.run_until_idle()
+    assert state_of(state) == "Succeeded"
+    tables = "providers/Microsoft.Network/routeTables"
+    assert state.get_resource(f"{SCOPE}/{tables}/rt-a")["location"] == "westeurope"
+    assert state.get_resource(f"/subscriptions/{SUB}/resourceGroups/rg-other/{tables}/rt-b")["location"] == "northeurope"
+    for i in range(2):
+        far = f"/subscriptions/{far_sub}/resourceGroups/rg-far"
+        assert state.get_resource(f"{far}/{tables}/rt-c{i}")["location"] == "swedencentral"
+        assert state.get_deployment(far, f"far-{i}")["properties"]["outputs"]["where"]["value"] == "rg-far"
+    assert not state.resource_exists(f"{SCOPE}/{tables}/rt-b")
+    outputs = state.get_deployment(SCOPE, "main")["properties"]["outputs"]
+    assert outputs == {"there": {"type": "String", "value": "rg-other"},
+                       "names": {"type": "Array", "value": ["rg-far", "rg-far"]}}
+    other = f"/subscriptions/{SUB}/resourceGroups/rg-other"
+    assert state.get_deployment(other, "there")["properties"]["provisioningState"] == "Succeeded"
+
+
+def test_a_module_scoped_to_a_missing_group_fails_its_step(tmp_path):
+    (tmp_path / "main.bicep").write_text(SCOPED_MAIN.split("module far")[0])
+    (tmp_path / "mod.bicep").write_text(SCOPED_MODULE)
+    state = ArmState(seed=1)
+    state.put_resource_group(SUB, "rg", {"location": "westeurope"})
+    state.deploy_graph(SCOPE, "main", load_graph(tmp_path / "main.bicep", {}))
+    state.run_until_idle()
+    assert state_of(state) == "Failed"
+    assert operations(state)["there"]["statusCode"] == "NotFound"
+    assert "rg-other" in str(operations(state)["there"]["statusMessage"])

@@ -8,12 +8,14 @@ file with that instance's parameter values (no file is read: the front end loade
 The evaluator is the front end's, extended (`RuntimeEvaluator`) with this deployment's
 `resourceGroup()`, `subscription()`, `deployment()`, `environment()` (public cloud) and `tenant()`,
 and with resource members read from the plan and the emulated state: `x.id`, `x.name`,
-`zones[i].id`, `x.properties.a.b`, `mod.outputs.o`. Limits (documented): any other run-time value
+`zones[i].id`, `x.properties.a.b`, `mod.outputs.o`; the file's outputs are evaluated once it has run.
+Limits (documented): any other run-time value
 (`reference()`, `list*()`, `utcNow()`, user functions, ...) becomes the text '<unknown: expr>'; a
 module whose name is still unknown is named '<symbol>-<index>'.
 Dependencies are per node, except a `parent:` on one instance of a loop (`parent: zones[i]`),
-which waits for that instance only, as the compiled template does. Modules deploy to the parent's
-scope; `scope:` on modules and `existing` resources in other scopes are not followed.
+which waits for that instance only, as the compiled template does. A module deploys to its `scope:`
+when that is `resourceGroup(...)` or `subscription(...)` (else to the parent's scope); `existing`
+resources in other scopes are not followed.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from armguard.values import Unknown, is_known
 
 _BODY_SKIP = ("name", "parent", "scope", "dependsOn")
 _MISSING = object()
+_ARM_TYPES = {str: "String", int: "Int", bool: "Bool", float: "Int", list: "Array", dict: "Object"}
 _SCOPE_FUNCTIONS = frozenset({"resourcegroup", "subscription", "deployment", "environment", "tenant"})
 
 
@@ -49,13 +52,16 @@ class RuntimeEvaluator(Evaluator):
 
     def _eval(self, e: s.Node, env: dict[str, Any]) -> Any:
         kind = type(e)
-        if kind is s.Call and not e.args:  # type: ignore[attr-defined]
+        if kind is s.Call:
             name = e.name.lower()  # type: ignore[attr-defined]
             target = e.target  # type: ignore[attr-defined]
             if name in _SCOPE_FUNCTIONS and (target is None or (isinstance(target, s.Identifier)
                                                                  and target.name in ("az", "sys")
                                                                  and target.name not in env)):
-                value = self.level.scope_value(name)
+                if not e.args:  # type: ignore[attr-defined]
+                    value = self.level.scope_value(name)
+                else:
+                    value = self.level.other_scope(name, [self._eval(a, env) for a in e.args])  # type: ignore[attr-defined]
                 if value is not None:
                     return value
         elif kind is s.PropertyAccess:
@@ -247,7 +253,6 @@ class BicepLevel(Level):
 
     def _module_target(self, step: Step, node: Node, decl: Declaration, env: dict[str, Any], host: Any) -> Target:
         name = self._module_name(node, env, step.copy_index)
-        rid = f"{self.scope}/providers/Microsoft.Resources/deployments/{name}"
         child = node.module
         if child is None or not isinstance(child.syntax, SemanticModel):
             raise E.invalid_template(f"Deployment template validation failed: module '{name}' cannot be deployed: "
@@ -255,14 +260,63 @@ class BicepLevel(Level):
         params_expr = decl.body.get("params") if decl.body is not None else None
         values = _plain(self.model.evaluator.eval(params_expr, env)) if params_expr is not None else {}
         values = self._substitute(values if isinstance(values, dict) else {})
-        scope, sub, group, location = self.scope, self.subscription, self.group, self.location
+        scope, sub, group, location = self._module_scope(node, decl, env, name)
 
         def make() -> Level:
             return BicepLevel(child, scope=scope, subscription=sub, group=group, deployment_name=name,
                               location=location, host=host, param_values=values)
 
+        rid = f"{scope}/providers/Microsoft.Resources/deployments/{name}"
         return Target("module", rid, "Microsoft.Resources/deployments", node.api_version, name=name, scope=scope,
                       location=location, level=make, body={"properties": {"mode": "Incremental"}})
+
+    def _module_scope(self, node: Node, decl: Declaration, env: dict[str, Any], name: str
+                      ) -> tuple[str, str, str | None, str | None]:
+        """(scope, subscription, group, location) a module deploys to: its `scope:` (a resource group
+        or subscription of `resourceGroup(...)` / `subscription(...)`), else this deployment's."""
+        expr = decl.body.get("scope") if decl.body is not None else None
+        if expr is None:
+            return self.scope, self.subscription, self.group, self.location
+        value = _plain(self.model.evaluator.eval(expr, env))
+        target = value.get("id") if isinstance(value, dict) else None
+        parts = target.strip("/").split("/") if isinstance(target, str) else []
+        if len(parts) == 2 and parts[0].lower() == "subscriptions":
+            return target, parts[1], None, self.location  # type: ignore[return-value]
+        if len(parts) == 4 and parts[0].lower() == "subscriptions" and parts[2].lower() == "resourcegroups":
+            return target, parts[1], parts[3], self.location  # type: ignore[return-value]
+        raise E.invalid_template(f"Deployment template validation failed: the scope of module '{name}' is not a "
+                                 "resource group or subscription known at deployment time (the emulator follows "
+                                 "resourceGroup(...) and subscription(...)).")
+
+    def other_scope(self, function: str, args: list[Any]) -> dict[str, Any] | None:
+        """`resourceGroup([subscriptionId,] name)` and `subscription(subscriptionId)`: the scope
+        objects a module's `scope:` names (None when an argument is not a known string)."""
+        if not args or not all(isinstance(a, str) for a in args):
+            return None
+        if function == "resourcegroup" and len(args) <= 2:
+            sub, group = (self.subscription, args[0]) if len(args) == 1 else (args[0], args[1])
+            return {"id": f"/subscriptions/{sub}/resourceGroups/{group}", "name": group,
+                    "type": "Microsoft.Resources/resourceGroups"}
+        if function == "subscription" and len(args) == 1:
+            return {"id": f"/subscriptions/{args[0]}", "subscriptionId": args[0]}
+        return None
+
+    # -- outputs -----------------------------------------------------------------------------
+
+    def outputs(self, host: Any) -> dict[str, Any]:
+        """The file's `output` values known once the deployment has run (as `{"type", "value"}`,
+        the type named as Resource Manager reports it); outputs that read what the emulator cannot
+        know are left out."""
+        self._host = host
+        out: dict[str, Any] = {}
+        for name, decl in self.model.outputs.items():
+            try:
+                value = _plain(self.model.evaluator.eval(decl.value, {}))
+            except (ArmError, RecursionError, TypeError, ValueError):
+                continue
+            if is_known(value):
+                out[name] = {"type": _ARM_TYPES.get(type(value), "Object"), "value": value}
+        return out
 
     # -- run-time values ---------------------------------------------------------------------
 
