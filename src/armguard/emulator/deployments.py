@@ -270,13 +270,7 @@ class DeploymentsMixin:
             else:
                 raise E.invalid_request(f"The parameter '{pname}' must be an object with a 'value'.")
         context = self.evaluation_context(sub, group, name, location)
-        try:
-            template_obj = load_template(SourceFile("template.json", json.dumps(template, indent=1)))
-            graph = build_graph(template_obj, supplied, strict=True, context=context)
-        except ArmguardError as e:
-            raise E.invalid_template(str(e)) from None
-        except RecursionError:
-            raise E.invalid_template("template.json: error: expressions nested too deeply") from None
+        template_obj, graph = _front_end(template, supplied, context)
         level = ArmLevel(graph, template_obj, scope=scope, subscription=sub, group=group, deployment_name=name,
                          location=location, context=context)
         return level, props, location
@@ -728,6 +722,30 @@ def _group_or_none(scope: str) -> str | None:
         return split_scope(scope)[1]
     except ArmError:
         return None
+
+
+_FRONT_END_CACHE: dict[str, tuple[Any, DeploymentGraph]] = {}
+_FRONT_END_CACHE_SIZE = 8
+
+
+def _front_end(template: Any, supplied: dict[str, Any], context: dict[str, Any]) -> tuple[Any, DeploymentGraph]:
+    """The ARM front end's template and graph of a request: built once per distinct template,
+    parameters and scope (`simulate` deploys one template a hundred times; the graph is only read)."""
+    text = json.dumps(template, indent=1)
+    key = json.dumps([text, supplied, context], sort_keys=True, default=str)
+    found = _FRONT_END_CACHE.pop(key, None)
+    if found is None:
+        try:
+            template_obj = load_template(SourceFile("template.json", text))
+            found = (template_obj, build_graph(template_obj, supplied, strict=True, context=context))
+        except ArmguardError as e:
+            raise E.invalid_template(str(e)) from None
+        except RecursionError:
+            raise E.invalid_template("template.json: error: expressions nested too deeply") from None
+        if len(_FRONT_END_CACHE) >= _FRONT_END_CACHE_SIZE:
+            del _FRONT_END_CACHE[next(iter(_FRONT_END_CACHE))]
+    _FRONT_END_CACHE[key] = found  # most recently used last
+    return found
 
 
 def _failed(step: Step, error: ArmError) -> str:

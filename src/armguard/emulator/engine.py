@@ -46,7 +46,7 @@ class Step:
         self.kind = kind  # "resource" | "module" | "delete" (complete mode)
         self.node = node
         self.copy_index = copy_index
-        self.deps: list[Step] = []
+        self.deps: dict[Step, None] = {}  # a set that keeps the order they were added in
         self.dependents: list[Step] = []
         self.waiting = 0
         self.blocked = False
@@ -73,7 +73,7 @@ class Step:
     def depends(self, other: Step) -> None:
         if other is self or other in self.deps:
             return
-        self.deps.append(other)
+        self.deps[other] = None
         other.dependents.append(self)
         self.waiting += 1
 
