@@ -572,3 +572,29 @@ def test_the_step_shuffler_draws_every_order_and_repeats_for_a_seed():
     shuffler(random.Random(1))(first)
     shuffler(random.Random(1))(second)
     assert first == second and sorted(first) == list(range(10))
+
+
+def test_the_front_end_graph_is_reused_only_for_the_same_template_parameters_and_scope():
+    from armguard.emulator import deployments
+
+    t = template(hub(), peers(3, mode="serial", batch=1),
+                 parameters={"n": {"type": "int", "defaultValue": 1}})
+    first, second, other_params, other_name = (ArmState(seed=s) for s in (1, 2, 3, 4))
+    levels = []
+    for state, name, params in ((first, "d", None), (second, "d", None), (other_params, "d", {"n": 2}),
+                                (other_name, "e", None)):
+        state.put_resource_group(SUB, "rg", {"location": "westeurope"})
+        state.put_deployment(SCOPE, name, body(t, params))
+        levels.append(state.deployments[f"{SCOPE}/providers/Microsoft.Resources/deployments/{name}".lower()].level)
+        state.run_until_idle()
+        assert state.get_deployment(SCOPE, name)["properties"]["provisioningState"] == "Succeeded"
+    graphs = [level.graph for level in levels]
+    assert graphs[0] is graphs[1]
+    assert graphs[2] is not graphs[0] and graphs[3] is not graphs[0]
+    assert len(deployments._FRONT_END_CACHE) <= deployments._FRONT_END_CACHE_SIZE
+    t["resources"][1]["copy"]["count"] = 4  # the same dict, changed: built again
+    state = ArmState(seed=5)
+    state.put_resource_group(SUB, "rg", {"location": "westeurope"})
+    state.put_deployment(SCOPE, "d", body(t))
+    state.run_until_idle()
+    assert len(state.list_deployment_operations(SCOPE, "d")) == 5
