@@ -70,3 +70,17 @@ def test_loading_into_a_later_virtual_clock_applies_what_is_due():
 def test_rejects_foreign_data():
     with pytest.raises(ValueError):
         ArmState.from_json({"format": "something else"})
+
+
+def test_provider_registrations_survive_a_round_trip():
+    state = ArmState(seed=1)
+    state.register_provider(SUB, "Microsoft.ContainerInstance", registered=False)
+    state.register_provider(SUB, "Microsoft.Web")
+    loaded = ArmState.from_json(json.loads(json.dumps(state.to_json())))
+    assert loaded.get_provider(SUB, "microsoft.containerinstance")["registrationState"] == "Unregistered"
+    assert loaded.get_provider(SUB, "Microsoft.Web")["registrationState"] == "Registered"
+    listed = {p["namespace"]: p["registrationState"] for p in loaded.list_providers(SUB)}
+    assert listed["Microsoft.ContainerInstance"] == "Unregistered"
+    with pytest.raises(ArmError) as bad:
+        loaded.get_provider(SUB, "no namespace")
+    assert (bad.value.status, bad.value.code) == (404, "InvalidResourceNamespace")

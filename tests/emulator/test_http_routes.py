@@ -41,7 +41,12 @@ RG = f"{SUB}/resourceGroups/rg1"
     (f"{SUB}/providers/Microsoft.Foo/bars/b1", "resource"),
     ("/", "unknown"),
     ("/foo/bar", "unknown"),
-    (f"{SUB}/providers/Microsoft.Foo", "unknown"),
+    (f"{SUB}/providers", "providers"),
+    (f"{SUB}/providers/Microsoft.Foo", "provider"),
+    (f"{SUB}/providers/Microsoft.Foo/register", "provider_action"),
+    (f"{SUB}/providers/Microsoft.Foo/unregister", "provider_action"),
+    (f"{SUB}/providers/Microsoft.Foo/bars", "resource_collection"),
+    (f"{RG}/providers/Microsoft.Foo", "unknown"),
     (f"{SUB}/bogus", "unknown"),
     (f"{RG}/providers/Microsoft.Network/virtualNetworks/v/providers", "unknown"),
 ])

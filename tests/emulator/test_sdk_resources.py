@@ -145,3 +145,37 @@ def test_failed_long_running_write_raises_with_the_operation_error(arm, resource
         poller.result()
     assert failed.value.error.code == "InvalidAddressPrefix"
     assert poller.status() == "Failed"
+
+
+def test_provider_registrations(arm, resources) -> None:
+    resources.resource_groups.create_or_update("rg1", {"location": "westeurope"})
+    resources.resources.begin_create_or_update_by_id(vnet_id(arm), api_version="2023-09-01", parameters=VNET_BODY,
+                                                      **POLL).result()
+    network = resources.providers.get("microsoft.network")
+    assert (network.namespace, network.registration_state) == ("Microsoft.Network", "Registered")
+    types = {t.resource_type: t for t in network.resource_types}
+    assert types["virtualNetworks"].api_versions == ["2023-09-01"]  # what requests used
+    assert types["virtualHubs/bgpConnections"].api_versions == ["2024-05-01"]  # the catalog's type, the fallback
+    assert "West Europe" in types["virtualNetworks"].locations
+    listed = {p.namespace for p in resources.providers.list()}
+    assert {"Microsoft.Network", "Microsoft.Resources", "Microsoft.Authorization"} <= listed
+    assert resources.providers.unregister("Microsoft.ContainerInstance").registration_state == "Unregistered"
+    assert resources.providers.get("Microsoft.ContainerInstance").registration_state == "Unregistered"
+    assert "Microsoft.ContainerInstance" in {p.namespace for p in resources.providers.list()}
+    assert resources.providers.register("Microsoft.ContainerInstance").registration_state == "Registered"
+    with pytest.raises(ResourceNotFoundError) as bad:
+        resources.providers.get("not-a-namespace")
+    assert bad.value.error.code == "InvalidResourceNamespace"
+
+
+def test_the_guard_takes_api_versions_from_the_emulators_provider_registration(arm, resources) -> None:
+    from armguard.guard.connection import connect
+    from armguard.guard.probes import ApiVersions, ResourceRef
+
+    resources.resource_groups.create_or_update("rg1", {"location": "westeurope"})
+    resources.resources.begin_create_or_update_by_id(vnet_id(arm), api_version="2023-11-01", parameters=VNET_BODY,
+                                                      **POLL).result()
+    conn = connect(arm_endpoint=arm.endpoint, ca_bundle=arm.ca_bundle, subscription=arm.subscription_id)
+    versions = ApiVersions(conn)
+    assert versions.for_type(ResourceRef.parse(vnet_id(arm))) == "2023-11-01"
+    assert versions._providers_read == {"microsoft.network"}

@@ -18,10 +18,11 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from armguard.catalog.api_versions import DEFAULT_API_VERSION
 from armguard.errors import ArmguardError
 from armguard.guard import parse_error
 from armguard.guard.connection import ArmConnection
-from armguard.guard.probes import DEFAULT_API_VERSION, ApiVersions, ResourceRef
+from armguard.guard.probes import ApiVersions, ResourceRef
 
 from .facts import (
     Deployment,

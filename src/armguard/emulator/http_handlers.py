@@ -56,6 +56,9 @@ class ArmHandlers(OperationMonitors):
             "activity_log": self.activity_log,
             "operation_status": self.operation_status,
             "operation_result": self.operation_result,
+            "providers": self.providers,
+            "provider": self.provider,
+            "provider_action": self.provider_action,
         }
 
     def handle(self, call: Call) -> Reply:
@@ -82,6 +85,22 @@ class ArmHandlers(OperationMonitors):
     def locations(self, call: Call) -> Reply:
         allow(call, "GET")
         return Reply(200, value_list(location_bodies(call.route.subscription or "")))
+
+    # -- resource providers ------------------------------------------------------------------
+
+    def providers(self, call: Call) -> Reply:
+        allow(call, "GET")
+        return Reply(200, value_list(self.state.list_providers(call.route.subscription or "")))
+
+    def provider(self, call: Call) -> Reply:
+        allow(call, "GET")
+        return Reply(200, self.state.get_provider(call.route.subscription or "", call.route.name or ""))
+
+    def provider_action(self, call: Call) -> Reply:
+        allow(call, "POST")
+        registered = call.route.action == "register"
+        return Reply(200, self.state.register_provider(call.route.subscription or "", call.route.name or "",
+                                                       registered))
 
     # -- resource groups ---------------------------------------------------------------------
 

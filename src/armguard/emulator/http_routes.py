@@ -9,6 +9,8 @@ Pure: no I/O. Every route needs `?api-version=` (any value is accepted).
 | path (`{s}` subscription, `{rg}` group, `{scope}` = `/subscriptions/{s}[/resourceGroups/{rg}]`) | methods |
 |---|---|
 | `/tenants`, `/subscriptions`, `/subscriptions/{s}`, `/subscriptions/{s}/locations` | GET |
+| `/subscriptions/{s}/providers`, `/subscriptions/{s}/providers/{ns}` | GET (provider registrations) |
+| `/subscriptions/{s}/providers/{ns}/register`, `.../unregister` | POST |
 | `/subscriptions/{s}/resourcegroups` | GET (list) |
 | `/subscriptions/{s}/resourcegroups/{rg}` | PUT, PATCH, GET, HEAD, DELETE (202 + Location) |
 | `/subscriptions/{s}/resources`, `/subscriptions/{s}/resourceGroups/{rg}/resources` | GET (`$filter` resourceType/name/location eq) |
@@ -35,7 +37,8 @@ RouteKind = Literal[
     "resource_groups", "resource_group", "group_resources", "subscription_resources",
     "resource", "resource_collection",
     "deployments", "deployment", "deployment_action", "deployment_operations", "deployment_operation",
-    "locks", "lock", "activity_log", "operation_status", "operation_result", "unknown",
+    "locks", "lock", "activity_log", "operation_status", "operation_result", "providers", "provider",
+    "provider_action", "unknown",
 ]
 
 # Segments after `providers/{ns}/locations/{region}/` that name an operation monitor.
@@ -84,6 +87,12 @@ def match_route(path: str) -> Route:
     if lrest[0] == "resourcegroups":
         return _match_group_path(sub, rest, lrest)
     if lrest[0] == "providers":
+        if len(lrest) == 1:
+            return Route("providers", subscription=sub)
+        if len(lrest) == 2:
+            return Route("provider", subscription=sub, name=rest[1])
+        if len(lrest) == 3 and lrest[2] in ("register", "unregister"):
+            return Route("provider_action", subscription=sub, name=rest[1], action=lrest[2])
         return _match_provider_path(sub, None, base, rest[1:], lrest[1:])
     return UNKNOWN
 

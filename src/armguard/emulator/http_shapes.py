@@ -11,20 +11,12 @@ import time
 from collections.abc import Iterable
 from typing import ClassVar
 
+from armguard.emulator.regions import LOCATIONS
+
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 DEFAULT_TENANT = "72f988bf-0000-0000-0000-00000000a4b1"
 DISPLAY_NAME = "armguard emulator"
 
-LOCATIONS: tuple[tuple[str, str, str], ...] = (
-    ("westeurope", "West Europe", "Europe"),
-    ("northeurope", "North Europe", "Europe"),
-    ("eastus", "East US", "US"),
-    ("eastus2", "East US 2", "US"),
-    ("westus2", "West US 2", "US"),
-    ("uksouth", "UK South", "UK"),
-    ("swedencentral", "Sweden Central", "Europe"),
-    ("australiaeast", "Australia East", "Asia Pacific"),
-)
 
 
 def value_list(items: Iterable[object]) -> dict[str, object]:

@@ -77,6 +77,7 @@ def dump(state: Any) -> dict[str, Any]:
         "deployments": deployments,
         "activity": state.activity.to_json(),
         "faults": [f.to_json() for f in state.faults.faults],
+        "registrations": state.registrations,
     }
 
 
@@ -130,6 +131,7 @@ def load(cls: Any, data: dict[str, Any], clock: Any, catalog: Catalog | None) ->
     state.activity = ActivityLog.from_json(data["activity"], state.seed, state.operations)
     for f in data["faults"]:
         state.faults.add(Fault.from_json(f))
+    state.registrations = {k: (v[0], v[1]) for k, v in (data.get("registrations") or {}).items()}
     _load_deployments(state, data["deployments"])
     return state
 

@@ -45,6 +45,15 @@ from armguard.emulator.faults import Fault, FaultSet
 from armguard.emulator.ids import ResourceId, ancestors, parse
 from armguard.emulator.locks import DomainResolver, LockTable, referenced_ids
 from armguard.emulator.operations import CANCELED, FAILED, IN_PROGRESS, SUCCEEDED, Operation
+from armguard.emulator.providers import (
+    CORE_NAMESPACES,
+    REGISTERED,
+    UNREGISTERED,
+    check_namespace,
+    provider_types,
+    provider_view,
+)
+from armguard.emulator.regions import DISPLAY_NAMES
 from armguard.emulator.resources import (
     CREATING,
     DELETING,
@@ -105,6 +114,8 @@ class ArmState(DeploymentsMixin):
         self.children: dict[str, dict[str, None]] = {}
         self.by_group: dict[str, dict[str, None]] = {}
         self.operations: dict[str, Operation] = {}
+        # "{subscription}|{namespace}" lower-cased -> (namespace as registered, "Registered" | "Unregistered")
+        self.registrations: dict[str, tuple[str, str]] = {}
         # (time, sequence, kind, ref): "op" events carry the Operation, others a deployment ref
         self._events: list[tuple[float, int, str, Any]] = []
         self._seq = 0
@@ -922,6 +933,44 @@ class ArmState(DeploymentsMixin):
         key = scope.rstrip("/").lower()
         found = self.scope_locks.at_or_above(key) + self.scope_locks.below(key)
         return [lk.view() for lk in dict.fromkeys(found)]
+
+    # =========================================================================================
+    # Resource providers
+
+    def get_provider(self, subscription_id: str, namespace: str) -> dict[str, Any]:
+        self.ensure_subscription(subscription_id)
+        check_namespace(namespace)
+        known = self._provider_types().get(namespace.lower())
+        return provider_view(subscription_id, namespace, known, self._registration(subscription_id, namespace),
+                             DISPLAY_NAMES)
+
+    def list_providers(self, subscription_id: str) -> list[dict[str, Any]]:
+        """The catalog's namespaces, those written in, registered ones and the core ones."""
+        self.ensure_subscription(subscription_id)
+        types = self._provider_types()
+        names = {ns.lower(): ns for ns in CORE_NAMESPACES}
+        names.update({k: v["namespace"] for k, v in types.items()})
+        prefix = f"{subscription_id.lower()}|"
+        for key, (spelling, _) in self.registrations.items():
+            if key.startswith(prefix):
+                names.setdefault(spelling.lower(), spelling)
+        return [provider_view(subscription_id, ns, types.get(key), self._registration(subscription_id, ns),
+                              DISPLAY_NAMES) for key, ns in sorted(names.items())]
+
+    def register_provider(self, subscription_id: str, namespace: str, registered: bool = True) -> dict[str, Any]:
+        self.ensure_subscription(subscription_id)
+        check_namespace(namespace)
+        self.registrations[f"{subscription_id}|{namespace}".lower()] = (namespace,
+                                                                       REGISTERED if registered else UNREGISTERED)
+        return self.get_provider(subscription_id, namespace)
+
+    def _registration(self, subscription_id: str, namespace: str) -> str:
+        found = self.registrations.get(f"{subscription_id}|{namespace}".lower())
+        return found[1] if found else REGISTERED
+
+    def _provider_types(self) -> dict[str, dict[str, Any]]:
+        written = ((res.type, res.api_version) for res in self.resources.values())
+        return provider_types([*((e.type, None) for e in self.catalog), *written])
 
     # =========================================================================================
     # Faults

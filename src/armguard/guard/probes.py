@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from armguard.catalog.api_versions import api_version_for
 from armguard.errors import ArmguardError
 from armguard.guard.connection import ArmConnection, RawResponse
 from armguard.guard.wait_core import Observation, is_success, is_terminal, parse_retry_after, short_id
@@ -21,25 +22,6 @@ PROVIDERS_API_VERSION = "2021-04-01"
 GROUPS_API_VERSION = "2024-03-01"
 
 # Used when the provider's own list of API versions cannot be read.
-FALLBACK_API_VERSIONS = {
-    "microsoft.network": "2024-05-01",
-    "microsoft.network/privatednszones": "2024-06-01",
-    "microsoft.network/dnszones": "2018-05-01",
-    "microsoft.resources": "2024-03-01",
-    "microsoft.authorization": "2022-04-01",
-    "microsoft.web": "2023-12-01",
-    "microsoft.storage": "2023-05-01",
-    "microsoft.compute": "2024-07-01",
-    "microsoft.keyvault": "2023-07-01",
-    "microsoft.containerservice": "2024-09-01",
-    "microsoft.cognitiveservices": "2024-10-01",
-    "microsoft.search": "2023-11-01",
-    "microsoft.dbforpostgresql": "2024-08-01",
-    "microsoft.netapp": "2024-07-01",
-    "microsoft.appconfiguration": "2024-05-01",
-    "microsoft.managedidentity": "2023-01-31",
-}
-DEFAULT_API_VERSION = "2024-03-01"
 _SUPPORTED = re.compile(r"supported api-versions are '([^']+)'", re.I)
 
 
@@ -94,8 +76,7 @@ class ApiVersions:
             self._read_provider(ref)
         if key in self._known:
             return self._known[key]
-        return (FALLBACK_API_VERSIONS.get(key) or FALLBACK_API_VERSIONS.get(ref.namespace.lower())
-                or DEFAULT_API_VERSION)
+        return api_version_for(ref.type)
 
     def learn_from_error(self, ref: ResourceRef, response: RawResponse) -> bool:
         """Pick the newest stable version a 400 'supported api-versions are ...' names; True if learnt."""
