@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("azure.mgmt.resource.locks")
 
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 
 NET = "2024-05-01"
 POLL = {"polling_interval": 0.05}
@@ -62,6 +62,13 @@ def test_lock_scopes_get_list_delete(arm, locks, vnet) -> None:
     at_resource = {lk.name for lk in locks.management_locks.list_at_resource_level(
         "rg1", "Microsoft.Network", "", "virtualNetworks", "v1")}
     assert at_resource == {"sub-lock", "res-lock"}  # inherited from above, as ARM lists them
+    applying = {lk.name for lk in locks.management_locks.list_at_subscription_level(filter="atScope()")}
+    assert applying == {"sub-lock"}  # atScope(): at and above, not the resource's below
+    at_group = {lk.name for lk in locks.management_locks.list_at_resource_group_level("rg1", filter="atScope()")}
+    assert at_group == {"sub-lock"}
+    with pytest.raises(HttpResponseError) as bad:
+        list(locks.management_locks.list_at_subscription_level(filter="name eq 'x'"))
+    assert bad.value.error.code == "InvalidFilter"
     locks.management_locks.delete_by_scope(vnet, "res-lock")
     locks.management_locks.delete_at_subscription_level("sub-lock")
     locks.management_locks.delete_at_subscription_level("sub-lock")  # deleting twice is fine (204)

@@ -260,7 +260,11 @@ class ArmHandlers(OperationMonitors):
 
     def locks(self, call: Call) -> Reply:
         allow(call, "GET")
-        return Reply(200, value_list(self.state.list_locks(call.route.scope)))
+        wanted = (call.query.get("$filter") or "").replace(" ", "").lower()
+        if wanted not in ("", "atscope()"):
+            raise ArmError(400, "InvalidFilter", f"The filter '{call.query.get('$filter')}' is not supported for "
+                                                 "management locks; supported: atScope().")
+        return Reply(200, value_list(self.state.list_locks(call.route.scope, at_scope=wanted == "atscope()")))
 
     def lock(self, call: Call) -> Reply:
         scope, name = call.route.scope, call.route.name

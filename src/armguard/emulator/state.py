@@ -927,11 +927,12 @@ class ArmState(DeploymentsMixin):
             self.activity.add(now, opname, SUCCEEDED, 200, caller, corr, lock.id, _sub_of(scope), _group_of(scope),
                               op_id)
 
-    def list_locks(self, scope: str) -> list[dict[str, Any]]:
-        """Locks at and above the scope (inherited) and below it, as ARM's list calls return them."""
+    def list_locks(self, scope: str, at_scope: bool = False) -> list[dict[str, Any]]:
+        """Locks at and above the scope (inherited) and below it, as ARM's list calls return them;
+        `at_scope` (`$filter=atScope()`): at and above only, the locks that apply to the scope."""
         self.settle()
         key = scope.rstrip("/").lower()
-        found = self.scope_locks.at_or_above(key) + self.scope_locks.below(key)
+        found = self.scope_locks.at_or_above(key) + ([] if at_scope else self.scope_locks.below(key))
         return [lk.view() for lk in dict.fromkeys(found)]
 
     # =========================================================================================
