@@ -61,6 +61,27 @@ def test_parallel_bgp_template_succeeds_by_redeploying_serialized(arm, group, tm
     assert deployment(arm, "bgp-peers-parallel")["properties"]["provisioningState"] == "Succeeded"
 
 
+def test_colliding_siblings_are_chained_when_deploying_again(arm, group, tmp_path) -> None:
+    template = json.loads(Path(PARALLEL).read_text())
+    loop = template["resources"].pop()
+    for i in range(4):  # the loop written out as four resources, one with an expression name
+        peer = {k: v for k, v in loop.items() if k != "copy"}
+        peer = json.loads(json.dumps(peer).replace("copyIndex()", str(i)))
+        if i != 2:
+            peer["name"] = f"hub-weu/nva-{i + 1}"
+        template["resources"].append(peer)
+    path = tmp_path / "siblings.json"
+    path.write_text(json.dumps(template))
+    done = armguard(arm, "deploy", "-g", group, "-f", str(path), *FAST, extra_env=file_lock(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "attempt 1: 3 operation(s) failed on conflicts (AnotherOperationInProgress)" in done.stderr
+    assert ("hub-weu/nva-1 -> hub-weu/nva-2 -> [format('{0}/{1}', parameters('hubName'), variables('peers')[2].name)]"
+            " -> hub-weu/nva-4 one after the other (dependsOn)") in done.stderr
+    assert "Succeeded after 2 attempts" in done.stderr.strip().splitlines()[-1]
+    for i in range(1, 5):
+        assert state_of(arm, f"{hub_id(arm)}/bgpConnections/nva-{i}") == "Succeeded"
+
+
 def test_a_failure_waiting_cannot_fix_is_listed_and_not_retried(arm, group, tmp_path) -> None:
     arm.inject(Fault("fail", pattern="*/bgpconnections/nva-3", code="InvalidBgpPeerIp", message="peer ip in use"))
     done = armguard(arm, "deploy", "-g", group, "-f", SERIAL, "-n", "peers", *FAST, extra_env=file_lock(tmp_path))

@@ -11,8 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from armguard.errors import ArmguardError
-from armguard.guard.deploy_input import load_parameters, serialize_loops, template_types
+from armguard.guard.deploy_input import load_parameters, template_types
 from armguard.guard.probes import ResourceRef
+from armguard.guard.redeploy import chain_siblings, serialize_loops
 from armguard.guard.wait import WaitTarget
 from armguard.guard.wait_core import full_jitter, is_success, is_terminal, poll_delay, short_id
 
@@ -106,3 +107,60 @@ def test_parameters_in_az_forms(tmp_path) -> None:
         load_parameters(["missing.json"])
     with pytest.raises(ArmguardError, match="expected name=value"):
         load_parameters(["=x"])
+
+
+PEER = "Microsoft.Network/virtualHubs/bgpConnections"
+BGP = {PEER.lower()}
+
+
+def peer_resource(name: str, **extra) -> dict:
+    return {"type": PEER, "apiVersion": "2024-05-01", "name": name, "properties": {}, **extra}
+
+
+def test_chain_siblings_links_the_writers_of_a_failed_type_in_template_order() -> None:
+    template = {"resources": [peer_resource("hub/p1"), {"type": "Microsoft.Storage/storageAccounts", "name": "sa"},
+                              peer_resource("[format('{0}/p2', parameters('hub'))]"), peer_resource("hub/p3")]}
+    fixed, chains = chain_siblings(template, BGP)
+    assert chains == ["hub/p1 -> [format('{0}/p2', parameters('hub'))] -> hub/p3"]
+    resources = fixed["resources"]
+    assert "dependsOn" not in resources[0] and "dependsOn" not in resources[1]
+    assert resources[2]["dependsOn"] == [f"[resourceId('{PEER}', 'hub', 'p1')]"]
+    assert resources[3]["dependsOn"] == [
+        f"[resourceId('{PEER}', split(format('{{0}}/p2', parameters('hub')), '/')[0], "
+        "split(format('{0}/p2', parameters('hub')), '/')[1])]"]
+    assert "dependsOn" not in template["resources"][2]  # the input is untouched
+    assert chain_siblings(fixed, BGP) == (fixed, [])  # nothing more to do
+    assert chain_siblings(template, {"microsoft.storage/storageaccounts"})[1] == []  # one writer: no chain
+
+
+def test_chain_siblings_keeps_the_order_the_template_already_has() -> None:
+    # p1 is written first but already waits for p2: the chain must run p2 -> p1, not make a cycle.
+    template = {"resources": [peer_resource("hub/p1", dependsOn=[f"[resourceId('{PEER}', 'hub', 'p2')]"]),
+                              peer_resource("hub/p2")]}
+    fixed, chains = chain_siblings(template, BGP)
+    assert chains == []  # p1 already follows p2: nothing to add
+    assert fixed == template
+    template["resources"].append(peer_resource("hub/p3"))
+    fixed, chains = chain_siblings(template, BGP)
+    assert chains == ["hub/p2 -> hub/p1 -> hub/p3"]
+    assert "dependsOn" not in fixed["resources"][1]
+    assert fixed["resources"][2]["dependsOn"] == [f"[resourceId('{PEER}', 'hub', 'p1')]"]
+
+
+def test_chain_siblings_in_symbolic_templates_and_nested_deployments() -> None:
+    symbolic = {"languageVersion": "2.0", "resources": {"a": peer_resource("hub/a"), "b": peer_resource("hub/b"),
+                                                        "loop": peer_resource("[format('hub/l{0}', copyIndex())]",
+                                                                              copy={"name": "l", "count": 2})}}
+    fixed, chains = chain_siblings(symbolic, BGP)
+    assert chains == ["a -> b -> loop"]
+    assert fixed["resources"]["b"]["dependsOn"] == ["a"] and fixed["resources"]["loop"]["dependsOn"] == ["b"]
+    nested = {"resources": [{"type": "Microsoft.Resources/deployments", "name": "inner",
+                             "properties": {"template": {"resources": [peer_resource("hub/x"),
+                                                                       peer_resource("hub/y")]}}},
+                            {"type": "Microsoft.Resources/deployments", "name": "other", "resourceGroup": "rg2",
+                             "properties": {"template": {"resources": [peer_resource("hub/z")]}}}]}
+    fixed, chains = chain_siblings(nested, BGP)
+    assert chains == ["inner -> other", "hub/x -> hub/y"]
+    assert fixed["resources"][1]["dependsOn"] == ["inner"]  # deployments are named by name, in any group
+    scoped = {"resources": [peer_resource("hub/p1", scope="x"), peer_resource("hub/p2")]}
+    assert chain_siblings(scoped, BGP)[1] == []  # another scope: no reference to chain with

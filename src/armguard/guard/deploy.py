@@ -21,7 +21,7 @@ from typing import Any
 
 from armguard.errors import ArmguardError
 from armguard.guard.connection import ArmConnection
-from armguard.guard.deploy_input import DeployInput, serialize_loops, template_types
+from armguard.guard.deploy_input import DeployInput, template_types
 from armguard.guard.errors import parse_error
 from armguard.guard.probes import (
     DEPLOYMENTS_API_VERSION,
@@ -30,6 +30,7 @@ from armguard.guard.probes import (
     list_all,
     running_deployments,
 )
+from armguard.guard.redeploy import chain_siblings, serialize_loops
 from armguard.guard.wait import WaitTarget, WaitTimeout, wait_for
 from armguard.guard.wait_core import (
     Observation,
@@ -170,15 +171,15 @@ class GuardedDeploy:
             if deadline is not None and time.monotonic() >= deadline:
                 return DeployOutcome(False, state, attempt, name, failures, reason="deadline reached")
             codes = sorted({f.code or "?" for f in failures})
-            deploy_input, loops = self._serialized(deploy_input, failures)
-            then = (f"deploying again with loop(s) {', '.join(loops)} one at a time (batchSize 1)" if loops
-                    else "deploying again")
+            deploy_input, changes = self._serialized(deploy_input, failures)
+            then = f"deploying again with {'; '.join(changes)}" if changes else "deploying again"
             self.say(f"attempt {attempt}: {len(failures)} operation(s) failed on conflicts ({', '.join(codes)}); "
                      f"waiting for the blockers, then {then}")
             self._wait_for_blockers(failures, deadline)
         raise AssertionError("unreachable")
 
     def _serialized(self, deploy_input: DeployInput, failures: list[FailedOperation]) -> tuple[DeployInput, list[str]]:
+        """The input with what collided serialized (see `redeploy`), and the changes in words."""
         types = set()
         for f in failures:
             if f.resource.startswith("/subscriptions/"):
@@ -187,7 +188,10 @@ class GuardedDeploy:
                 except ArmguardError:
                     continue
         template, loops = serialize_loops(deploy_input.template, types)
-        return replace(deploy_input, template=template), loops
+        template, chains = chain_siblings(template, types)
+        changes = [f"loop(s) {', '.join(loops)} one at a time (batchSize 1)"] if loops else []
+        changes += [f"{chain} one after the other (dependsOn)" for chain in chains]
+        return replace(deploy_input, template=template), changes
 
     def _wait_for_blockers(self, failures: list[FailedOperation], deadline: float | None) -> None:
         targets: list[WaitTarget] = []
