@@ -70,3 +70,29 @@ def merge_unknown(text: str, *values: object) -> Unknown:
     for v in values:
         deps |= unknown_deps(v)
     return Unknown(text, deps)
+
+
+class ProviderState(dict):
+    """A resource's state as the emulator holds it (what `reference()` and `list*()` answer).
+
+    The emulator stores what templates wrote, not what providers add (endpoints, customer ids,
+    generated keys...), so a property missing from it reads as a `ProviderValue` instead of failing
+    the deployment the way a real template error would."""
+
+    __slots__ = ()
+
+
+class ProviderValue(str):
+    """A stand-in for a property only the real provider would have filled in: a string (it goes into
+    format(), concat(), bodies, outputs) whose own properties read as deeper stand-ins."""
+
+    __slots__ = ()
+
+
+def provider_state(value: object) -> object:
+    """`value` with every dict in it a ProviderState."""
+    if isinstance(value, dict):
+        return ProviderState({k: provider_state(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [provider_state(v) for v in value]
+    return value

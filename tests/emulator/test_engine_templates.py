@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from itertools import pairwise
 
 import pytest
@@ -598,3 +599,79 @@ def test_the_front_end_graph_is_reused_only_for_the_same_template_parameters_and
     state.put_deployment(SCOPE, "d", body(t))
     state.run_until_idle()
     assert len(state.list_deployment_operations(SCOPE, "d")) == 5
+
+
+UAI = "Microsoft.ManagedIdentity/userAssignedIdentities"
+SYMBOLIC = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
+
+
+def test_identities_get_the_ids_azure_generates_and_templates_read_them(state):
+    site_identity = {"type": "SystemAssigned, UserAssigned",
+                     "userAssignedIdentities": {f"[resourceId('{UAI}', 'id1')]": {}}}
+    t = {"$schema": SYMBOLIC, "contentVersion": "1.0.0.0", "languageVersion": "2.0",
+         "resources": {
+             "uai": {"type": UAI, "apiVersion": "2023-01-31", "name": "id1", "location": "westeurope"},
+             "site": {"type": "Microsoft.Web/sites", "apiVersion": "2023-12-01", "name": "app1",
+                      "location": "westeurope", "identity": site_identity, "dependsOn": ["uai"],
+                      "properties": {}}},
+         "outputs": {"uaiPrincipal": {"type": "string", "value": "[reference('uai').principalId]"},
+                     "sitePrincipal": {"type": "string", "value": "[reference('site', '2023-12-01', 'full').identity.principalId]"},
+                     "endpoint": {"type": "string", "value": "[reference('site').defaultHostName]"}}}
+    state.put_deployment(SCOPE, "ids", body(t))
+    state.run_until_idle()
+    props = state.get_deployment(SCOPE, "ids")["properties"]
+    assert props["provisioningState"] == "Succeeded", props.get("error")
+    uai = state.get_resource(f"{SCOPE}/providers/{UAI}/id1")["properties"]
+    site = state.get_resource(f"{SCOPE}/providers/Microsoft.Web/sites/app1")["identity"]
+    guid = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}$")
+    assert guid.match(uai["principalId"]) and guid.match(uai["clientId"]) and uai["tenantId"]
+    assert guid.match(site["principalId"]) and site["tenantId"] == uai["tenantId"]
+    assigned = next(iter(site["userAssignedIdentities"].values()))
+    assert assigned == {"principalId": uai["principalId"], "clientId": uai["clientId"]}
+    outputs = props["outputs"]
+    assert outputs["uaiPrincipal"]["value"] == uai["principalId"]
+    assert outputs["sitePrincipal"]["value"] == site["principalId"]
+    # a property only the provider fills in reads as a stand-in instead of failing the deployment
+    assert outputs["endpoint"]["value"] == "<emulated reference('site').defaultHostName>"
+    state.put_deployment(SCOPE, "ids", body(t))  # the ids stay what they were
+    state.run_until_idle()
+    assert state.get_resource(f"{SCOPE}/providers/{UAI}/id1")["properties"]["principalId"] == uai["principalId"]
+
+
+def test_an_output_naming_a_missing_output_of_a_nested_deployment_is_left_out(state):
+    """Deployment outputs are not stand-ins: only resources hold what providers add."""
+    inner = {"$schema": SCHEMA, "contentVersion": "1.0.0.0", "resources": [], "outputs": {}}
+    t = template({"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "inner",
+                  "properties": {"mode": "Incremental", "template": inner}},
+                 outputs={"x": {"type": "string", "value": "[reference('inner').outputs.nope.value]"}})
+    state.put_deployment(SCOPE, "outer", body(t))
+    state.run_until_idle()
+    assert "x" not in (state.get_deployment(SCOPE, "outer")["properties"].get("outputs") or {})
+
+
+def test_reference_to_one_instance_of_a_symbolic_loop(state):
+    t = {"$schema": SYMBOLIC, "contentVersion": "1.0.0.0", "languageVersion": "2.0",
+         "resources": {"nsgs": {"type": "Microsoft.Network/networkSecurityGroups", "apiVersion": "2024-05-01",
+                                "name": "[format('nsg{0}', copyIndex())]", "location": "westeurope",
+                                "copy": {"name": "nsgs", "count": 3}, "properties": {"securityRules": []}}},
+         "outputs": {"second": {"type": "string", "value": "[reference('nsgs[1]', '2024-05-01', 'full').name]"},
+                     "names": {"type": "array", "copy": {"count": 3, "input": "[reference(format('nsgs[{0}]', copyIndex()), '2024-05-01', 'full').name]"}}}}
+    state.put_deployment(SCOPE, "loop", body(t))
+    state.run_until_idle()
+    props = state.get_deployment(SCOPE, "loop")["properties"]
+    assert props["provisioningState"] == "Succeeded", props.get("error")
+    assert props["outputs"]["second"]["value"] == "nsg1"
+    assert props["outputs"]["names"]["value"] == ["nsg0", "nsg1", "nsg2"]
+
+
+def test_list_of_a_sites_config_answers_its_settings(state):
+    site = {"type": "Microsoft.Web/sites", "apiVersion": "2023-12-01", "name": "app1", "location": "westeurope",
+            "properties": {}}
+    settings = {"type": "Microsoft.Web/sites/config", "apiVersion": "2023-12-01", "name": "app1/appsettings",
+                "dependsOn": ["[resourceId('Microsoft.Web/sites', 'app1')]"], "properties": {"A": "1"}}
+    t = template(site, settings, outputs={"merged": {"type": "object", "value": "[union(list(resourceId('Microsoft.Web/sites/config', 'app1', 'appsettings'), '2023-12-01').properties, createObject('B', '2'))]"}})
+    state.put_deployment(SCOPE, "cfg", body(t))
+    state.run_until_idle()
+    props = state.get_deployment(SCOPE, "cfg")["properties"]
+    assert props["provisioningState"] == "Succeeded", props.get("error")
+    assert props["outputs"]["merged"]["value"] == {"A": "1", "B": "2"}

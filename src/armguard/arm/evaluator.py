@@ -26,7 +26,7 @@ from armguard.arm.functions_base import (
     render_call,
     type_name,
 )
-from armguard.values import Unknown, is_known, merge_unknown
+from armguard.values import ProviderState, ProviderValue, Unknown, is_known, merge_unknown
 
 __all__ = [
     "PLACEHOLDER_LOCATION",
@@ -390,17 +390,23 @@ def _member(target: Any, name: str, expr: Expr) -> Any:
     if isinstance(target, dict):
         key = ci_find_key(target, name)
         if key is None:
+            if isinstance(target, ProviderState):
+                return ProviderValue(f"<emulated {render(expr)}>")
             available = ", ".join(sorted(target)) or "none"
             raise EvaluationError(
                 f"property '{name}' does not exist in {render(expr.target)} (available: {available})"  # type: ignore[union-attr]
             )
         return target[key]
+    if isinstance(target, ProviderValue):
+        return ProviderValue(f"<emulated {render(expr)}>")
     raise EvaluationError(f"cannot read property '{name}' of {type_name(target)} {render(expr.target)}")  # type: ignore[union-attr]
 
 
 def _index(target: Any, index: Any, expr: Index) -> Any:
     if isinstance(target, Unknown) or isinstance(index, Unknown):
         return merge_unknown(render(expr), target, index)
+    if isinstance(target, ProviderValue):
+        return ProviderValue(f"<emulated {render(expr)}>")
     if isinstance(target, list):
         if not is_int(index):
             raise EvaluationError(f"an array index must be an int, got {type_name(index)} in {render(expr)}")
@@ -412,6 +418,8 @@ def _index(target: Any, index: Any, expr: Index) -> Any:
             raise EvaluationError(f"an object index must be a string, got {type_name(index)} in {render(expr)}")
         key = ci_find_key(target, index)
         if key is None:
+            if isinstance(target, ProviderState):
+                return ProviderValue(f"<emulated {render(expr)}>")
             raise EvaluationError(f"property '{index}' does not exist in {render(expr.target)}")
         return target[key]
     raise EvaluationError(f"cannot index {type_name(target)} in {render(expr)}")

@@ -578,7 +578,14 @@ class DeploymentsMixin:
         return res.view(self._shown_state(res))  # type: ignore[attr-defined]
 
     def list_function(self, function: str, resource_id: str) -> dict[str, Any]:
-        """list*() answers: placeholder keys (the emulator keeps no secrets)."""
+        """list*() answers: a config resource's settings (`sites/config/appsettings`: `{"properties":
+        {...}}`, as the Web provider answers), else placeholder keys (the emulator keeps no secrets)."""
+        key = resource_id.rstrip("/").lower()
+        if "/config/" in key and function.lower() == "list":
+            found = self.resources.get(key)  # type: ignore[attr-defined]
+            props = found.body.get("properties") if found is not None else None
+            return {"id": resource_id, "name": resource_id.rsplit("/", 1)[-1],
+                    "properties": dict(props) if isinstance(props, dict) else {}}
         seed = hashlib.blake2b(resource_id.lower().encode(), digest_size=12).hexdigest()
         keys = [{"keyName": "key1", "value": f"emulated-key1-{seed}", "permissions": "FULL"},
                 {"keyName": "key2", "value": f"emulated-key2-{seed}", "permissions": "FULL"}]

@@ -37,7 +37,7 @@ from armguard.emulator.ids import build_id
 from armguard.emulator.resources import copy_json
 from armguard.errors import ArmguardError
 from armguard.model import DeploymentGraph, Node
-from armguard.values import Unknown, is_known
+from armguard.values import Unknown, is_known, provider_state
 
 DEPLOYMENTS = "microsoft.resources/deployments"
 # Template functions whose value exists only while deploying.
@@ -190,6 +190,9 @@ class Level:
         if len(names) != len(segments) - 1 or any(not n for n in names):
             raise E.segment_mismatch(name, rtype)
         return build_id(scope, rtype, names)
+
+
+_INDEXED_SYMBOL = re.compile(r"^\s*([A-Za-z_][\w]*)\s*\[\s*(\d+)\s*\]\s*$")
 
 
 def _provider_path_types_first(path: str) -> str:
@@ -506,23 +509,30 @@ class ArmLevel(Level):
                 view = host.lookup_view(rid)
             except ArmError as e:
                 raise LookupFailed(e) from None
+            if "/providers/microsoft.resources/deployments/" not in rid.lower():
+                view = provider_state(view)  # what only the provider adds reads as a stand-in
             if full:
                 return view
             return view.get("properties", {})
-        return host.list_function(fn, rid)
+        return provider_state(host.list_function(fn, rid))
 
     def _reference_id(self, target: str) -> str:
         text = target.strip()
         if text.startswith("/"):
             return text
         if self.t.symbolic:
+            indexed = _INDEXED_SYMBOL.match(text)  # 'subnets[2]': one instance of a symbolic loop
+            wanted, index = (indexed.group(1), int(indexed.group(2))) if indexed else (text, None)
             for symbol, node in self.nodes.items():
-                if symbol.lower() != text.lower():
+                if symbol.lower() != wanted.lower():
                     continue
                 steps = self.by_symbol.get(symbol) or []
+                if index is not None:
+                    steps = [s for s in steps if s.copy_index == index]
                 if len(steps) == 1 and steps[0].resource_id:
                     return steps[0].resource_id
-                found_id = self.planned_id(node, None, 0) if node.loop is None else None
+                found_id = self.planned_id(node, index, index or 0) if (node.loop is None) == (index is None) \
+                    else None
                 if found_id is not None:
                     return found_id
         found = self.match(text)

@@ -7,6 +7,7 @@ Views are fresh copies (callers may mutate them); the casing of the first PUT is
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from armguard.emulator.clock import iso
@@ -245,3 +246,37 @@ class Subscription:
 
 def timestamps(epoch: Any, created: float, changed: float) -> dict[str, str]:
     return {"createdTime": iso(epoch, created), "changedTime": iso(epoch, changed)}
+
+
+USER_ASSIGNED_IDENTITY_TYPE = "microsoft.managedidentity/userassignedidentities"
+
+
+def derived_guid(*parts: object) -> str:
+    """A GUID that depends only on `parts` (a resource's identity keeps its ids across writes)."""
+    h = hashlib.blake2b(":".join(str(p) for p in parts).encode(), digest_size=16).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
+
+
+def add_identity_ids(type_key: str, key: str, body: dict[str, Any], tenant: str, seed: int) -> None:
+    """What Azure fills in when it creates a managed identity, in place: a user-assigned identity's
+    `properties.principalId/clientId/tenantId`, and `identity.principalId/tenantId` (system-assigned)
+    and each `identity.userAssignedIdentities[id].principalId/clientId` of a resource that has one
+    (templates read them: `reference(id).principalId`, `...identity.principalId`)."""
+    if type_key == USER_ASSIGNED_IDENTITY_TYPE:
+        props = body.get("properties")
+        if not isinstance(props, dict):
+            props = body["properties"] = {}
+        props.update(tenantId=tenant, principalId=derived_guid(seed, key, "principal"),
+                     clientId=derived_guid(seed, key, "client"))
+    identity = body.get("identity")
+    if not isinstance(identity, dict):
+        return
+    kind = str(identity.get("type") or "").lower()
+    if "systemassigned" in kind:
+        identity.update(principalId=derived_guid(seed, key, "system"), tenantId=tenant)
+    assigned = identity.get("userAssignedIdentities")
+    if "userassigned" in kind and isinstance(assigned, dict):
+        for uai in assigned:
+            uai_key = str(uai).lower()
+            assigned[uai] = {"principalId": derived_guid(seed, uai_key, "principal"),
+                             "clientId": derived_guid(seed, uai_key, "client")}

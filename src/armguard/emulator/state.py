@@ -57,10 +57,13 @@ from armguard.emulator.regions import DISPLAY_NAMES
 from armguard.emulator.resources import (
     CREATING,
     DELETING,
+    TENANT_ID,
     UPDATING,
+    USER_ASSIGNED_IDENTITY_TYPE,
     Resource,
     ResourceGroup,
     Subscription,
+    add_identity_ids,
     merge_patch,
     stored_body,
     stored_body_and_view,
@@ -521,6 +524,8 @@ class ArmState(DeploymentsMixin):
         if victims:
             for victim in victims:
                 self._supersede(victim, now, rid, method, op_id)
+        if not deleting and (tkey == USER_ASSIGNED_IDENTITY_TYPE or "identity" in new_body):
+            self._add_identity_ids(rid, tkey, new_body, shown)
         # -- resource record
         if existing is None:
             res = Resource(rid.id, rid.key, rid.type, new_body, CREATING, now, rid.group_key, api_version,
@@ -599,6 +604,14 @@ class ArmState(DeploymentsMixin):
         if shown is not None:
             return res.fill_view(shown), op
         return (res.view() if view else None), op
+
+    def _add_identity_ids(self, rid: ResourceId, tkey: str, body: dict[str, Any], view: dict[str, Any] | None
+                          ) -> None:
+        found = self.subscriptions.get((rid.subscription or "").lower())
+        tenant = found.tenant_id if found is not None else TENANT_ID
+        for target in (body, view):
+            if target is not None:
+                add_identity_ids(tkey, rid.key, target, tenant, self.seed)
 
     def _admit(self, method: str, rid: ResourceId, body: Any, tkey: str, owned: bool = False, view: bool = False):
         """Every check a write passes before it is accepted; raises the ArmError that rejects it.
