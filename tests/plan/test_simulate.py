@@ -352,3 +352,43 @@ def test_run_seeds_are_distinct_and_stable():
     assert len(set(seeds)) == 10_000 and all(0 <= x < 2 ** 63 for x in seeds)
     assert run_seed(0, 0) != run_seed(1, 0)
     assert run_seed(0, 0) == 5_160_545_567_872_570_018  # blake2b: the same in every process and version
+
+
+REGISTRY_MAIN = """param hubName string = 'hub-weu'
+resource rt 'Microsoft.Network/routeTables@2024-05-01' = {
+  name: 'rt'
+  location: 'westeurope'
+}
+
+module peers 'br/public:avm/res/network/virtual-hub:0.4.0' = {
+  name: 'peers'
+  params: { name: hubName }
+}
+"""
+
+
+def test_a_bicep_file_with_registry_modules_without_the_bicep_cli_is_one_line_exit_2(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no bicep, no az
+    main = tmp_path / "main.bicep"
+    main.write_text(REGISTRY_MAIN)
+    r = invoke("--runs", "1", str(main))
+    assert r.exit_code == 2
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{main}:7: error: module 'peers' cannot be "
+                                                   "simulated from Bicep")
+    assert "install the bicep CLI" in lines[0] and "bicep build main.bicep" in lines[0]
+
+
+def test_a_bicep_file_with_registry_modules_is_simulated_as_the_bicep_cli_compiles_it(tmp_path, monkeypatch):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fake = bindir / "bicep"  # stands in for the compiler: prints the parallel BGP template
+    fake.write_text(f"#!{sys.executable}\nimport sys\nsys.stdout.write(open({ARM_PARALLEL!r}).read())\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bindir))
+    main = tmp_path / "main.bicep"
+    main.write_text(REGISTRY_MAIN)
+    target = load_target(str(main))
+    assert target.graph is None and target.body is not None
+    summary = simulate(target, runs=5, seed=1)
+    assert summary.failed_runs == 5  # the compiled parallel loop collides in every run

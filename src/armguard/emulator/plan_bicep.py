@@ -100,6 +100,7 @@ class BicepLevel(Level):
                                    base.param_values if param_values is None else param_values)
         self.model.file_loader = base.file_loader
         self.model.evaluator = RuntimeEvaluator(self.model, self)
+        self.model.deploying = True
         self._iterations: dict[str, list[tuple[int, Any]]] = {}
         self._host: Any = host
 

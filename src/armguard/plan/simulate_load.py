@@ -3,6 +3,7 @@ ARM `.json` (with a deploymentParameters file) a request body for `put_deploymen
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,9 @@ def load_target(path: str, params: str | None = None, *, group: str = DEFAULT_GR
             e = errors[0]
             raise ArmguardError(e.message, path=e.path, line=e.line, column=e.column)
         scope = _check_scope(graph.target_scope, path)
+        blocked = _module_without_source(graph)
+        if blocked is not None:
+            return _compiled_target(path, params, blocked, group, location, deployment, catalog)
         return Target(path, scope, deployment, group if scope == "resourceGroup" else None, location, graph=graph,
                       catalog=catalog if catalog is not None else _catalog_for(path))
     if suffix == ".json":
@@ -61,6 +65,61 @@ def load_target(path: str, params: str | None = None, *, group: str = DEFAULT_GR
         return Target(path, scope, deployment, group if scope == "resourceGroup" else None, location,
                       body={"properties": props}, catalog=catalog if catalog is not None else _catalog_for(path))
     raise ArmguardError("unsupported file type (expected .bicep, .bicepparam or .json)", path=path)
+
+
+def _module_without_source(graph: Any, seen: set[int] | None = None) -> Any:
+    """The first module (in nested local modules too) whose Bicep source is not on disk: a registry
+    (`br:`) or template-spec (`ts:`) module, which the emulator cannot deploy from Bicep."""
+    from armguard.bicep.semantic import SemanticModel
+
+    seen = set() if seen is None else seen
+    if id(graph) in seen:
+        return None
+    seen.add(id(graph))
+    for node in graph.nodes:
+        if node.kind != "module":
+            continue
+        child = node.module
+        if child is None or not isinstance(child.syntax, SemanticModel):
+            return node
+        found = _module_without_source(child, seen)
+        if found is not None:
+            return found
+    return None
+
+
+def _compiled_target(path: str, params: str | None, module: Any, group: str, location: str, deployment: str,
+                     catalog: Catalog | None) -> Target:
+    """A Bicep file with registry modules, simulated as the ARM JSON the bicep CLI compiles it to
+    (which holds every module's template); without the CLI, one line says what to do."""
+    from armguard.arm.graph import build_graph
+    from armguard.arm.template import load_template
+    from armguard.guard.deploy_input import bicep_command, load_parameters
+    from armguard.guard.deploy_input import load_template as compile_template
+    from armguard.source import SourceFile
+
+    if bicep_command() is None:
+        where = module.span.line if module.span is not None else None
+        reason = module.unresolved or "its source is not a local Bicep file"
+        raise ArmguardError(f"module '{module.symbol}' cannot be simulated from Bicep ({reason}); install the bicep "
+                            f"CLI (armguard then simulates what it compiles) or simulate the compiled template "
+                            f"(`bicep build {Path(path).name}`)", path=module.path or path, line=where)
+    if Path(path).suffix.lower() == ".bicepparam":
+        raise ArmguardError("a .bicepparam file with registry modules: pass the .bicep file and the .bicepparam "
+                            "with --params", path=path)
+    template = compile_template(path)
+    values = load_parameters([params]) if params is not None else {}
+    text_template = load_template(SourceFile(path, json.dumps(template, indent=1)))
+    scope = _check_scope(text_template.target_scope, path)
+    graph = build_graph(text_template, values, strict=True)
+    errors = [e for e in graph.errors if e.severity == "error"]
+    if errors:
+        raise ArmguardError(errors[0].message, path=path)
+    props: dict[str, Any] = {"mode": "Incremental", "template": template}
+    if values:
+        props["parameters"] = {k: _parameter_entry(k, v) for k, v in values.items()}
+    return Target(path, scope, deployment, group if scope == "resourceGroup" else None, location,
+                  body={"properties": props}, catalog=catalog if catalog is not None else _catalog_for(path))
 
 
 def _catalog_for(path: str) -> Catalog:
