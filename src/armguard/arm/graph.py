@@ -213,9 +213,11 @@ class _Builder(DeploymentModules):
             item_ctx = item_ctx.with_copy_index(None, unknown_index).with_copy_index(loop.name, unknown_index)
         condition = self._condition(decl, item_ctx, lenient)
         # Resource Manager evaluates a resource only when it deploys: errors in one that may not
-        # (condition not known true, or no iterations) only make its values unknown.
+        # (condition not known true, or no iterations) or never does (`existing`: read only when
+        # referenced) only make its values unknown.
         lenient = lenient or (condition is not None and condition is not True) or (loop is not None
-                                                                                  and loop.count == 0)
+                                                                                  and loop.count == 0) \
+            or decl.get("existing") is True
         name = self._name(decl, item_ctx, lenient)
         node = Node(
             symbol=symbol,
