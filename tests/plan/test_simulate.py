@@ -392,3 +392,33 @@ def test_a_bicep_file_with_registry_modules_is_simulated_as_the_bicep_cli_compil
     assert target.graph is None and target.body is not None
     summary = simulate(target, runs=5, seed=1)
     assert summary.failed_runs == 5  # the compiled parallel loop collides in every run
+
+
+def test_a_template_the_emulator_cannot_deploy_is_one_line_exit_2_naming_what_is_missing(tmp_path):
+    main = tmp_path / "main.bicep"
+    main.write_text("param principalId string\n"
+                    "resource ra 'Microsoft.Authorization/roleAssignments@2022-04-01' = {\n"
+                    "  name: guid(resourceGroup().id, principalId)\n"
+                    "  properties: { principalId: principalId, roleDefinitionId: 'x' }\n}\n")
+    r = invoke("--runs", "3", str(main))
+    assert r.exit_code == 2
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{main}: error: the emulator could not deploy")
+    assert "it needs a value for parameter 'principalId' (give it with --params)" in lines[0]
+
+
+def test_nullable_parameters_left_out_are_null_and_modules_deploy_to_a_declared_group(tmp_path):
+    (tmp_path / "mod.bicep").write_text("resource rt 'Microsoft.Network/routeTables@2024-05-01' = {\n"
+                                        "  name: 'rt'\n  location: resourceGroup().location\n}\n")
+    main = tmp_path / "main.bicep"
+    main.write_text("targetScope = 'subscription'\n"
+                    "param extraGroups array?\n"
+                    "resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {\n"
+                    "  name: 'rg-new'\n  location: 'northeurope'\n}\n"
+                    "resource more 'Microsoft.Resources/resourceGroups@2024-03-01' = [for g in (extraGroups ?? []): {\n"
+                    "  name: g\n  location: 'northeurope'\n}]\n"
+                    "module tables 'mod.bicep' = {\n  name: 'tables'\n  scope: rg\n}\n")
+    target = load_target(str(main))
+    result = run_once(target, 1)
+    assert result.state == "Succeeded", result.failures
+    assert result.operations == 3  # the group, the module, its route table; the loop over null has none

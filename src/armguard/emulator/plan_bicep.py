@@ -14,8 +14,8 @@ Limits (documented): any other run-time value
 module whose name is still unknown is named '<symbol>-<index>'.
 Dependencies are per node, except a `parent:` on one instance of a loop (`parent: zones[i]`),
 which waits for that instance only, as the compiled template does. A module deploys to its `scope:`
-when that is `resourceGroup(...)` or `subscription(...)` (else to the parent's scope); `existing`
-resources in other scopes are not followed.
+when that is `resourceGroup(...)`, `subscription(...)` or a resource group the file declares (else
+to the parent's scope); `existing` resources in other scopes are not followed.
 """
 
 from __future__ import annotations
@@ -178,8 +178,8 @@ class BicepLevel(Level):
         name_expr = body.get("name") if body is not None else None
         if name_expr is None:
             return [Unknown(f"{decl.symbol}.name")]
-        value = self._substitute(_plain(ev.eval(name_expr, env)))
-        own = value.split("/") if isinstance(value, str) else [value]
+        value = _plain(ev.eval(name_expr, env))
+        own = value.split("/") if isinstance(value, str) else [value]  # an Unknown stays one: no id from it
         parent_expr = body.get("parent") if body is not None else None
         parent = decl.nesting_parent or (self.model.resolve(parent_expr) if parent_expr is not None else None)
         if parent is None or depth > 16:
@@ -241,8 +241,12 @@ class BicepLevel(Level):
             return self._module_target(step, node, decl, env, host)
         segments = self._segments(decl, env, 0)
         if not all(isinstance(x, str) for x in segments):
+            missing = sorted({d.split(":", 1)[1] for x in segments if isinstance(x, Unknown) for d in x.deps
+                              if d.startswith("param:")})
+            why = (f"it needs a value for parameter {', '.join(repr(m) for m in missing)} (give it with --params)"
+                   if missing else f"{'/'.join(str(getattr(x, 'text', x)) for x in segments)}")
             raise E.invalid_template(f"Deployment template validation failed: the name of '{step.label}' is not known "
-                                     f"at deployment time ({'/'.join(str(getattr(x, 'text', x)) for x in segments)}).")
+                                     f"at deployment time: {why}.")
         rid = self.resource_id_of(self._resource_scope(node), node.type, "/".join(segments))
         body: Any = {}
         if decl.body is not None:
@@ -274,12 +278,18 @@ class BicepLevel(Level):
     def _module_scope(self, node: Node, decl: Declaration, env: dict[str, Any], name: str
                       ) -> tuple[str, str, str | None, str | None]:
         """(scope, subscription, group, location) a module deploys to: its `scope:` (a resource group
-        or subscription of `resourceGroup(...)` / `subscription(...)`), else this deployment's."""
+        or subscription of `resourceGroup(...)` / `subscription(...)`, or a resource group this file
+        declares or references), else this deployment's."""
         expr = decl.body.get("scope") if decl.body is not None else None
         if expr is None:
             return self.scope, self.subscription, self.group, self.location
-        value = _plain(self.model.evaluator.eval(expr, env))
-        target = value.get("id") if isinstance(value, dict) else None
+        target: Any = None
+        if isinstance(node.scope, Unknown) and node.scope.depends_on("resource:"):
+            found = self._resource_scope(node)  # `scope: rg`, a resource group declared in this file
+            target = found if found != self.scope else None
+        if target is None:
+            value = _plain(self.model.evaluator.eval(expr, env))
+            target = value.get("id") if isinstance(value, dict) else None
         parts = target.strip("/").split("/") if isinstance(target, str) else []
         if len(parts) == 2 and parts[0].lower() == "subscriptions":
             return target, parts[1], None, self.location  # type: ignore[return-value]

@@ -242,7 +242,10 @@ def run_once(target: Target, seed: int, run: int = 0) -> RunResult:
     dep_state = str(props.get("provisioningState"))
     failures: list[tuple[str, str]] = []
     seen: set[str] = set()
-    operations = _walk(state, scope, target.name, failures, seen, 0)
+    try:
+        operations = _walk(state, scope, target.name, failures, seen, 0)
+    except ArmguardError as e:
+        raise ArmguardError(e.message, path=target.path) from None
     if dep_state != "Succeeded" and not failures:
         code = innermost_code(props.get("error")) or dep_state
         failures.append((view["id"], code))
@@ -276,8 +279,17 @@ def _walk(state: ArmState, scope: str, name: str, out: list[tuple[str, str]], se
                 continue
         if failed:
             resource = rid or f"{name}/{target.get('resourceType') or 'unknown'}"
-            out.append((resource, innermost_code(message) or str(props.get("statusCode") or "Failed")))
+            code = innermost_code(message) or str(props.get("statusCode") or "Failed")
+            if code == "InvalidTemplate":  # the template, not the run: every run would fail the same way
+                raise ArmguardError(f"the emulator could not deploy {target.get('resourceName') or resource}: "
+                                    f"{_one_line(_error_message(message))}")
+            out.append((resource, code))
     return count
+
+
+def _error_message(message: Any) -> str:
+    error = message.get("error") if isinstance(message, dict) else None
+    return str(error.get("message")) if isinstance(error, dict) else str(message)
 
 
 def _child_deployment(rid: str, rtype: Any) -> tuple[str, str] | None:
