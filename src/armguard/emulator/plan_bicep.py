@@ -120,8 +120,10 @@ class BicepLevel(Level):
         ev = self.model.evaluator
         items = _plain(ev.eval(f.iterable, {}))
         if not isinstance(items, list):
+            missing = _missing_parameters([items])
+            why = f": it needs a value for parameter {missing} (give it with --params)" if missing else ""
             raise E.invalid_template(f"Deployment template validation failed: the loop '{node.symbol}' iterates over "
-                                     "a value not known before deployment.")
+                                     f"a value not known before deployment{why}.")
         kept = []
         for i, item in enumerate(items):
             if f.condition is not None:
@@ -241,10 +243,9 @@ class BicepLevel(Level):
             return self._module_target(step, node, decl, env, host)
         segments = self._segments(decl, env, 0)
         if not all(isinstance(x, str) for x in segments):
-            missing = sorted({d.split(":", 1)[1] for x in segments if isinstance(x, Unknown) for d in x.deps
-                              if d.startswith("param:")})
-            why = (f"it needs a value for parameter {', '.join(repr(m) for m in missing)} (give it with --params)"
-                   if missing else f"{'/'.join(str(getattr(x, 'text', x)) for x in segments)}")
+            missing = _missing_parameters(segments)
+            why = (f"it needs a value for parameter {missing} (give it with --params)" if missing
+                   else f"{'/'.join(str(getattr(x, 'text', x)) for x in segments)}")
             raise E.invalid_template(f"Deployment template validation failed: the name of '{step.label}' is not known "
                                      f"at deployment time: {why}.")
         rid = self.resource_id_of(self._resource_scope(node), node.type, "/".join(segments))
@@ -430,6 +431,13 @@ def _index_of(expr: s.Node | None) -> s.Node | None:
     while isinstance(expr, s.NonNull | s.Paren):
         expr = expr.expr
     return expr.index if isinstance(expr, s.IndexAccess) else None
+
+
+def _missing_parameters(values: list[Any]) -> str:
+    """"'a', 'b'": the parameters without a value that these Unknowns wait for ('' when none)."""
+    names = sorted({d.split(":", 1)[1] for v in values if isinstance(v, Unknown) for d in v.deps
+                    if d.startswith("param:")})
+    return ", ".join(repr(n) for n in names)
 
 
 def _plain(value: Any) -> Any:
