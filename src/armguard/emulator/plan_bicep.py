@@ -181,7 +181,9 @@ class BicepLevel(Level):
         if name_expr is None:
             return [Unknown(f"{decl.symbol}.name")]
         value = _plain(ev.eval(name_expr, env))
-        own = value.split("/") if isinstance(value, str) else [value]  # an Unknown stays one: no id from it
+        if not (isinstance(value, Unknown) and value.depends_on("param:")):
+            value = self._substitute(value)  # a run-time value: its text stands in for the name
+        own = value.split("/") if isinstance(value, str) else [value]  # a missing parameter's stays: no id
         parent_expr = body.get("parent") if body is not None else None
         parent = decl.nesting_parent or (self.model.resolve(parent_expr) if parent_expr is not None else None)
         if parent is None or depth > 16:
@@ -298,7 +300,7 @@ class BicepLevel(Level):
             return target, parts[1], parts[3], self.location  # type: ignore[return-value]
         raise E.invalid_template(f"Deployment template validation failed: the scope of module '{name}' is not a "
                                  "resource group or subscription known at deployment time (the emulator follows "
-                                 "resourceGroup(...) and subscription(...)).")
+                                 "resourceGroup(...), subscription(...) and resource groups the file declares).")
 
     def other_scope(self, function: str, args: list[Any]) -> dict[str, Any] | None:
         """`resourceGroup([subscriptionId,] name)` and `subscription(subscriptionId)`: the scope

@@ -53,7 +53,7 @@ def provider_view(subscription: str, namespace: str, known: dict[str, Any] | Non
     resource_types = []
     for path, versions in (known["types"].values() if known else ()):
         listed = sorted(versions, reverse=True) or [api_version_for(f"{spelling}/{path}")]
-        resource_types.append({"resourceType": path, "locations": locations, "apiVersions": listed,
+        resource_types.append({"resourceType": path, "locations": list(locations), "apiVersions": listed,
                                "defaultApiVersion": listed[0], "capabilities": "None"})
     resource_types.sort(key=lambda t: t["resourceType"].lower())
     return {"id": f"/subscriptions/{subscription}/providers/{spelling}", "namespace": spelling,
