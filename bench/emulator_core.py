@@ -137,6 +137,9 @@ def generated_template(resources: int) -> dict:
 
 
 def deploy_run(resources: int) -> dict[str, float]:
+    from armguard.emulator import deployments
+
+    deployments._FRONT_END_CACHE.clear()  # validate+plan from scratch every run (no cached graph)
     state = fresh()
     template = generated_template(resources)
     body = {"properties": {"mode": "Incremental", "template": template}}

@@ -7,7 +7,7 @@ Views are fresh copies (callers may mutate them); the casing of the first PUT is
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from armguard.emulator.clock import iso
@@ -251,32 +251,39 @@ def timestamps(epoch: Any, created: float, changed: float) -> dict[str, str]:
 USER_ASSIGNED_IDENTITY_TYPE = "microsoft.managedidentity/userassignedidentities"
 
 
-def derived_guid(*parts: object) -> str:
-    """A GUID that depends only on `parts` (a resource's identity keeps its ids across writes)."""
-    h = hashlib.blake2b(":".join(str(p) for p in parts).encode(), digest_size=16).hexdigest()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
-
-
-def add_identity_ids(type_key: str, key: str, body: dict[str, Any], tenant: str, seed: int) -> None:
+def add_identity_ids(type_key: str, body: dict[str, Any], previous: dict[str, Any] | None, tenant: str,
+                     new_guid: Callable[[], str], assigned_ids: Callable[[str], tuple[str, str] | None]) -> None:
     """What Azure fills in when it creates a managed identity, in place: a user-assigned identity's
     `properties.principalId/clientId/tenantId`, and `identity.principalId/tenantId` (system-assigned)
     and each `identity.userAssignedIdentities[id].principalId/clientId` of a resource that has one
-    (templates read them: `reference(id).principalId`, `...identity.principalId`)."""
+    (templates read them: `reference(id).principalId`, `...identity.principalId`).
+
+    Ids the resource had (`previous`, its stored body) stay; new ones are `new_guid()`; a
+    user-assigned identity's are its own (`assigned_ids(id)`) when the emulator holds it."""
     if type_key == USER_ASSIGNED_IDENTITY_TYPE:
         props = body.get("properties")
         if not isinstance(props, dict):
             props = body["properties"] = {}
-        props.update(tenantId=tenant, principalId=derived_guid(seed, key, "principal"),
-                     clientId=derived_guid(seed, key, "client"))
+        old = previous.get("properties") if previous is not None else None
+        old = old if isinstance(old, dict) else {}
+        props.update(tenantId=tenant, principalId=old.get("principalId") or new_guid(),
+                     clientId=old.get("clientId") or new_guid())
     identity = body.get("identity")
     if not isinstance(identity, dict):
         return
+    old_identity = previous.get("identity") if previous is not None else None
+    old_identity = old_identity if isinstance(old_identity, dict) else {}
     kind = str(identity.get("type") or "").lower()
     if "systemassigned" in kind:
-        identity.update(principalId=derived_guid(seed, key, "system"), tenantId=tenant)
+        identity.update(principalId=old_identity.get("principalId") or new_guid(), tenantId=tenant)
     assigned = identity.get("userAssignedIdentities")
     if "userassigned" in kind and isinstance(assigned, dict):
+        old_assigned = old_identity.get("userAssignedIdentities")
+        old_assigned = old_assigned if isinstance(old_assigned, dict) else {}
         for uai in assigned:
-            uai_key = str(uai).lower()
-            assigned[uai] = {"principalId": derived_guid(seed, uai_key, "principal"),
-                             "clientId": derived_guid(seed, uai_key, "client")}
+            ids = assigned_ids(str(uai))
+            if ids is None:
+                was = old_assigned.get(uai)
+                ids = ((was["principalId"], was["clientId"]) if isinstance(was, dict) and "principalId" in was
+                       and "clientId" in was else (new_guid(), new_guid()))
+            assigned[uai] = {"principalId": ids[0], "clientId": ids[1]}

@@ -525,7 +525,7 @@ class ArmState(DeploymentsMixin):
             for victim in victims:
                 self._supersede(victim, now, rid, method, op_id)
         if not deleting and (tkey == USER_ASSIGNED_IDENTITY_TYPE or "identity" in new_body):
-            self._add_identity_ids(rid, tkey, new_body, shown)
+            self._add_identity_ids(rid, tkey, new_body, shown, existing)
         # -- resource record
         if existing is None:
             res = Resource(rid.id, rid.key, rid.type, new_body, CREATING, now, rid.group_key, api_version,
@@ -605,13 +605,22 @@ class ArmState(DeploymentsMixin):
             return res.fill_view(shown), op
         return (res.view() if view else None), op
 
-    def _add_identity_ids(self, rid: ResourceId, tkey: str, body: dict[str, Any], view: dict[str, Any] | None
-                          ) -> None:
+    def _add_identity_ids(self, rid: ResourceId, tkey: str, body: dict[str, Any], view: dict[str, Any] | None,
+                          existing: Resource | None) -> None:
         found = self.subscriptions.get((rid.subscription or "").lower())
         tenant = found.tenant_id if found is not None else TENANT_ID
-        for target in (body, view):
-            if target is not None:
-                add_identity_ids(tkey, rid.key, target, tenant, self.seed)
+
+        def assigned_ids(uai_id: str) -> tuple[str, str] | None:
+            uai = self.resources.get(uai_id.strip().rstrip("/").lower())
+            props = uai.body.get("properties") if uai is not None else None
+            if isinstance(props, dict) and "principalId" in props and "clientId" in props:
+                return props["principalId"], props["clientId"]
+            return None
+
+        add_identity_ids(tkey, body, existing.body if existing is not None else None, tenant, self._new_guid,
+                         assigned_ids)
+        if view is not None:  # the answer shows the same ids
+            add_identity_ids(tkey, view, body, tenant, self._new_guid, assigned_ids)
 
     def _admit(self, method: str, rid: ResourceId, body: Any, tkey: str, owned: bool = False, view: bool = False):
         """Every check a write passes before it is accepted; raises the ArmError that rejects it.
