@@ -25,7 +25,7 @@ from armguard.emulator import errors as E
 from armguard.emulator.clock import iso, iso_duration, us_time
 from armguard.emulator.engine import FAILED, RUNNING, SKIPPED, SUCCEEDED, Executor, Step, shuffler
 from armguard.emulator.errors import ArmError, as_json_text, reason
-from armguard.emulator.ids import parse
+from armguard.emulator.ids import parse, parsed
 from armguard.emulator.operations import CANCELED as OP_CANCELED
 from armguard.emulator.operations import FAILED as OP_FAILED
 from armguard.emulator.operations import IN_PROGRESS, Operation
@@ -397,7 +397,7 @@ class DeploymentsMixin:
                 return _failed(step, e)
             step.child = child.key
             return RUNNING
-        rid = parse(target.resource_id)
+        rid = parsed(target.resource_id) or parse(target.resource_id)
         try:
             if rid.type is None:
                 self._put_group(rid.subscription or "", rid.resource_group or "", target.body or {},  # type: ignore[attr-defined]
@@ -410,8 +410,7 @@ class DeploymentsMixin:
                 step.http_status = 200
                 return SUCCEEDED
             _, op = self._write("PUT", rid, target.body, now, dep.caller, dep.correlation_id,  # type: ignore[attr-defined]
-                                target.api_version, deployment=dep.ref, step=step.index, view=False,
-                                owned=True)
+                                target.api_version, dep.ref, step.index, False, True)  # no view; the body is ours
         except ArmError as e:
             return _failed(step, e)
         return _started(dep, step, op)
