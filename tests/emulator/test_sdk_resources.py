@@ -162,7 +162,16 @@ def test_provider_registrations(arm, resources) -> None:
     assert resources.providers.unregister("Microsoft.ContainerInstance").registration_state == "Unregistered"
     assert resources.providers.get("Microsoft.ContainerInstance").registration_state == "Unregistered"
     assert "Microsoft.ContainerInstance" in {p.namespace for p in resources.providers.list()}
+    group = f"/subscriptions/{arm.subscription_id}/resourceGroups/rg1"
+    group_id = f"{group}/providers/Microsoft.ContainerInstance/containerGroups/cg1"
+    with pytest.raises(HttpResponseError) as refused:
+        resources.resources.begin_create_or_update_by_id(group_id, api_version="2023-05-01",
+                                                          parameters={"location": "westeurope"}, **POLL).result()
+    assert (refused.value.status_code, refused.value.error.code) == (409, "MissingSubscriptionRegistration")
+    assert "not registered to use namespace 'Microsoft.ContainerInstance'" in refused.value.error.message
     assert resources.providers.register("Microsoft.ContainerInstance").registration_state == "Registered"
+    resources.resources.begin_create_or_update_by_id(group_id, api_version="2023-05-01",
+                                                      parameters={"location": "westeurope"}, **POLL).result()
     with pytest.raises(ResourceNotFoundError) as bad:
         resources.providers.get("not-a-namespace")
     assert bad.value.error.code == "InvalidResourceNamespace"

@@ -254,3 +254,11 @@ def timed_out(op_name: str, op_id: str, resource_id: str, seconds: float) -> dic
     return {"code": "OperationTimedOut",
             "message": f"The operation '{op_name}' ({op_id}) on resource '{resource_id}' did not complete within "
                        f"{seconds:g} seconds."}
+
+
+def missing_subscription_registration(namespace: str) -> ArmError:
+    """A write into a namespace the subscription is not registered for (it was unregistered)."""
+    message = (f"The subscription is not registered to use namespace '{namespace}'. See "
+               "https://aka.ms/rps-not-found for how to register subscriptions.")
+    return ArmError(409, "MissingSubscriptionRegistration", message,
+                    details=[{"code": "MissingSubscriptionRegistration", "target": namespace, "message": message}])

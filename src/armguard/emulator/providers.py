@@ -6,7 +6,8 @@ accepts every resource type, so every well-formed namespace can be read and regi
 namespace's resource types are the catalog's and those written in this state, each with the API
 versions requests used (newest first) or, when none did, the published version armguard falls
 back to (`catalog.api_versions`). Namespaces start `Registered`; `register` / `unregister` switch
-the state that is reported (writes are not refused while unregistered). Pure: no I/O.
+them, and a write into an unregistered one gets 409 `MissingSubscriptionRegistration`, as in Azure.
+Pure: no I/O.
 """
 
 from __future__ import annotations

@@ -639,6 +639,10 @@ class ArmState(DeploymentsMixin):
                 raise E.group_not_found(rid.resource_group or "")
             if group.state == DELETING:
                 raise E.group_being_deleted(group.name)
+        if self.registrations and method != "DELETE":
+            registered = self.registrations.get(f"{sub}|{rid.namespace}".lower())
+            if registered is not None and registered[1] == UNREGISTERED:
+                raise E.missing_subscription_registration(registered[0])
         resources = self.resources
         existing = resources.get(rid.key)
         shown = None
