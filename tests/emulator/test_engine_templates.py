@@ -675,3 +675,19 @@ def test_list_of_a_sites_config_answers_its_settings(state):
     props = state.get_deployment(SCOPE, "cfg")["properties"]
     assert props["provisioningState"] == "Succeeded", props.get("error")
     assert props["outputs"]["merged"]["value"] == {"A": "1", "B": "2"}
+
+
+def test_a_stand_in_reads_as_an_empty_array_or_object_where_a_function_needs_one(state):
+    site = {"type": "Microsoft.Web/sites", "apiVersion": "2023-12-01", "name": "app1", "location": "westeurope",
+            "properties": {}}
+    t = template(site, outputs={
+        "names": {"type": "array", "value": "[map(reference('app1').hostNameSslStates, lambda('s', lambdaVariables('s').name))]"},
+        "entries": {"type": "array", "value": "[items(reference('app1').siteConfig)]"},
+        "text": {"type": "string", "value": "[format('https://{0}/', reference('app1').defaultHostName)]"}})
+    state.put_deployment(SCOPE, "standins", body(t))
+    state.run_until_idle()
+    props = state.get_deployment(SCOPE, "standins")["properties"]
+    assert props["provisioningState"] == "Succeeded", props.get("error")
+    assert props["outputs"]["names"]["value"] == []
+    assert props["outputs"]["entries"]["value"] == []
+    assert props["outputs"]["text"]["value"] == "https://<emulated reference('app1').defaultHostName>/"

@@ -16,7 +16,7 @@ from typing import Any
 
 from armguard.arm.expressions import quote
 from armguard.errors import ArmguardError
-from armguard.values import Unknown
+from armguard.values import ProviderState, ProviderValue, Unknown
 
 
 class EvaluationError(ArmguardError, ValueError):
@@ -101,9 +101,14 @@ def fail(fn: str, message: str) -> EvaluationError:
 
 
 def expect(fn: str, value: object, kinds: tuple[str, ...], what: str | None = None) -> Any:
-    """Return `value` if its type_name is one of `kinds`, else raise a one-line error."""
+    """Return `value` if its type_name is one of `kinds`, else raise a one-line error.
+
+    An emulator stand-in for a provider-only property (`ProviderValue`) reads as an empty array or
+    object where one of them (not either) is needed: the provider would have filled it in."""
     if type_name(value) in kinds:
         return value
+    if isinstance(value, ProviderValue) and ("array" in kinds) != ("object" in kinds):
+        return [] if "array" in kinds else ProviderState()
     if what is None:
         what = _article(kinds[0])
         if len(kinds) > 1:
