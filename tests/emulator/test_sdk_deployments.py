@@ -109,3 +109,25 @@ def test_validate_list_delete(fast_arm, deployments, group) -> None:
     assert [d.name for d in deployments.deployments.list_by_resource_group(group)] == ["bgp"]
     deployments.deployments.begin_delete(group, "bgp", **POLL).result()
     assert deployments.deployments.check_existence(group, "bgp") is False
+
+
+def test_what_if_against_the_emulated_state(fast_arm, deployments, group) -> None:
+    body = deployment_body("bgp-peers-serial.json")
+    before = deployments.deployments.begin_what_if(group, "bgp-serial", body, **POLL).result()
+    assert before.status == "Succeeded"
+    kinds = {c.resource_id.rsplit("/", 2)[-2] + "/" + c.resource_id.rsplit("/", 1)[-1]: c.change_type
+             for c in before.changes}
+    assert kinds["virtualHubs/hub-weu"] == "Create"
+    assert [kinds[f"bgpConnections/nva-{i}"] for i in range(1, 6)] == ["Create"] * 5
+    with fast_arm.lock:
+        assert fast_arm.state.list_deployments(f"/subscriptions/{fast_arm.subscription_id}/resourceGroups/{group}") == []
+    deployments.deployments.begin_create_or_update(group, "bgp-serial", body, **POLL).result()
+    again = deployments.deployments.begin_what_if(group, "bgp-serial", body, **POLL).result()
+    assert {c.change_type for c in again.changes} == {"NoChange"}
+    changed = json.loads(json.dumps(body).replace('"asn": 65001', '"asn": 65101'))
+    modified = deployments.deployments.begin_what_if(group, "bgp-serial", changed, **POLL).result()
+    by_type = {c.change_type: c for c in modified.changes if c.change_type != "NoChange"}
+    assert list(by_type) == ["Modify"]
+    delta = by_type["Modify"].delta
+    assert [(d.path, d.property_change_type, d.before, d.after) for d in delta] == [
+        ("properties.peerAsn", "Modify", 65001, 65101)]

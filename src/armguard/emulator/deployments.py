@@ -31,6 +31,7 @@ from armguard.emulator.operations import FAILED as OP_FAILED
 from armguard.emulator.operations import IN_PROGRESS, Operation
 from armguard.emulator.operations import SUCCEEDED as OP_SUCCEEDED
 from armguard.emulator.plan import SKIP, ArmLevel, Level, Target, capitalized
+from armguard.emulator.resources import stored_body
 from armguard.errors import ArmguardError
 from armguard.model import DeploymentGraph
 from armguard.source import SourceFile
@@ -184,6 +185,57 @@ class DeploymentsMixin:
                 "validatedResources": [{"id": s.resource_id} for s in steps if s.resource_id],
             },
         }
+
+    def what_if(self, scope: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """What `POST .../whatIf` answers: every resource the template would write, as `Create`,
+        `Modify` (with the changed properties) or `NoChange` against the emulated state, nested
+        deployments' resources included; `Delete` for what complete mode would remove; `Unsupported`
+        for a resource whose values wait on others that do not exist yet. Nothing is written."""
+        self.settle()  # type: ignore[attr-defined]
+        scope = scope.rstrip("/")
+        sub, group = split_scope(scope)
+        self._check_target(sub, group)
+        level, props, _ = self._level_from_body(scope, sub, group, name, body)
+        changes: list[dict[str, Any]] = []
+        declared: set[str] = set()
+        self._what_if_level(level, changes, declared, 0)
+        if str(props.get("mode", "Incremental")).lower() == "complete" and group is not None:
+            group_key = f"/subscriptions/{sub}/resourcegroups/{group}".lower()
+            for key in self.by_group.get(group_key, {}):  # type: ignore[attr-defined]
+                res = self.resources[key]  # type: ignore[attr-defined]
+                if key not in declared and parse(res.id).parent is None:
+                    changes.append({"resourceId": res.id, "changeType": "Delete", "before": res.view()})
+        return {"status": "Succeeded", "properties": {"changes": changes}}
+
+    def _what_if_level(self, level: Level, changes: list[dict[str, Any]], declared: set[str], depth: int) -> None:
+        for step in level.plan():
+            try:
+                target = step.prepared if step.prepared is not None else level.materialize(step, self)
+            except ArmguardError as e:
+                changes.append({"resourceId": step.resource_id or step.label, "changeType": "Unsupported",
+                                "unsupportedReason": _one_line_text(e.message)})
+                continue
+            if target is None or target is SKIP:
+                continue
+            if target.kind == "module":
+                if target.level is not None and depth < 8:
+                    self._what_if_level(target.level(), changes, declared, depth + 1)
+                continue
+            rid = target.resource_id
+            declared.add(rid.lower())
+            after = {"id": rid, "name": rid.rsplit("/", 1)[-1], "type": target.type,
+                     **stored_body(target.body or {})}
+            existing = self.resources.get(rid.lower())  # type: ignore[attr-defined]
+            if existing is None:
+                changes.append({"resourceId": rid, "changeType": "Create", "after": after})
+                continue
+            before = {"id": existing.id, "name": existing.name, "type": existing.type, **existing.body}
+            delta = property_changes(existing.body, stored_body(target.body or {}))
+            change: dict[str, Any] = {"resourceId": rid, "changeType": "Modify" if delta else "NoChange",
+                                      "before": before, "after": after}
+            if delta:
+                change["delta"] = delta
+            changes.append(change)
 
     def list_deployment_operations(self, scope: str, name: str) -> list[dict[str, Any]]:
         self.settle()  # type: ignore[attr-defined]
@@ -752,6 +804,29 @@ def _front_end(template: Any, supplied: dict[str, Any], context: dict[str, Any])
             del _FRONT_END_CACHE[next(iter(_FRONT_END_CACHE))]
     _FRONT_END_CACHE[key] = found  # most recently used last
     return found
+
+
+def property_changes(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]:
+    """What-if's `delta`: the properties a write changes (objects compared key by key, the rest
+    whole); each `{"path", "propertyChangeType": "Create" | "Modify", "before"?, "after"?}`.
+    Properties the template leaves out are not reported as deletions (what-if itself shows many of
+    those as noise: read-only values the provider fills in)."""
+    out: list[dict[str, Any]] = []
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key, value in after.items():
+            where = f"{path}.{key}" if path else key
+            if key not in before:
+                out.append({"path": where, "propertyChangeType": "Create", "after": value})
+            elif before[key] != value:
+                out.extend(property_changes(before[key], value, where))
+        return out
+    if before != after:
+        out.append({"path": path, "propertyChangeType": "Modify", "before": before, "after": after})
+    return out
+
+
+def _one_line_text(text: str) -> str:
+    return " ".join(str(text).split())
 
 
 def _failed(step: Step, error: ArmError) -> str:

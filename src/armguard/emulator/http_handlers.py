@@ -240,6 +240,8 @@ class ArmHandlers(OperationMonitors):
             if isinstance(result, dict) and result.get("error"):
                 return Reply(400, result)
             return Reply(200, result)
+        if action == "whatif":
+            return Reply(200, self.state.what_if(scope, name, require_object(call.body)))
         raise ArmError(400, "UnsupportedAction",
                        f"The deployment action '{action}' is not supported by the armguard emulator.")
 

@@ -18,7 +18,7 @@ Pure: no I/O. Every route needs `?api-version=` (any value is accepted).
 | `{scope}/providers/{ns}/{type}[/{name}/{childType}]` (a collection) | GET (list) |
 | `{scope}/providers/Microsoft.Resources/deployments` | GET (list) |
 | `{scope}/providers/Microsoft.Resources/deployments/{name}` | PUT (201/200 + Azure-AsyncOperation), GET, HEAD, DELETE |
-| `{scope}/providers/Microsoft.Resources/deployments/{name}/cancel`, `/validate` | POST |
+| `{scope}/providers/Microsoft.Resources/deployments/{name}/cancel`, `/validate`, `/whatIf` | POST |
 | `{scope}/providers/Microsoft.Resources/deployments/{name}/operations[/{id}]` (also `.../resourcegroups/{rg}/deployments/{name}/operations`) | GET |
 | `{scope or resource id}/providers/Microsoft.Authorization/locks[/{name}]` | GET (list); PUT, GET, DELETE |
 | `/subscriptions/{s}/providers/Microsoft.Insights/eventtypes/management/values?$filter=...` | GET (activity log) |
