@@ -96,8 +96,10 @@ def test_transient_429_with_referenced_resource_not_provisioned_then_success():
         assert e.message == (f"Cannot proceed with operation because resource {subnet} used by resource {nic} is not "
                              "in Succeeded state. Resource is in Updating state and the last operation that "
                              "updated/is updating the resource is PutSubnetOperation.")
-    _, op = s.put_resource(nic, body)
-    assert op is not None
+    _, op = s.put_resource(nic, body)  # the fault fired twice: the third try is accepted
+    assert op is not None and op.status == "InProgress"
+    s.run_until_idle()
+    assert op.status == "Succeeded"
 
 
 def test_server_errors_with_retry_after():
@@ -112,7 +114,8 @@ def test_server_errors_with_retry_after():
         s.put_resource(f"{HUB}/bgpConnections/p", {"properties": {}})
     assert (info.value.status, info.value.code, info.value.retry_after) == (500, "InternalServerError", 5.0)
     s.clear_faults()
-    assert s.put_resource(f"{HUB}/bgpConnections/p", {"properties": {}})[1] is not None
+    _, op = s.put_resource(f"{HUB}/bgpConnections/p", {"properties": {}})
+    assert op is not None and op.status == "InProgress"
 
 
 def test_a_later_parent_write_supersedes_a_faulted_in_flight_child():
@@ -135,17 +138,19 @@ def test_a_later_parent_write_supersedes_a_faulted_in_flight_child():
 
 def test_without_the_fault_the_parent_write_is_rejected():
     s = make()
-    s.put_resource(f"{VNET}/subnets/s", {"properties": {}})
+    _, child = s.put_resource(f"{VNET}/subnets/s", {"properties": {}})
     with pytest.raises(ArmError) as info:
         s.put_resource(VNET, {"location": "westeurope"})
     assert (info.value.status, info.value.code) == (409, "AnotherOperationInProgress")
-    assert s.get_resource(f"{VNET}/subnets/s")["properties"]["provisioningState"] != "Canceled"
+    assert child.status == "InProgress"  # not superseded: the child runs on
+    assert s.get_resource(f"{VNET}/subnets/s")["properties"]["provisioningState"] == "Creating"
 
 
 def test_probabilistic_faults_are_seeded():
-    def pattern(seed: int) -> list[bool]:
+    def pattern(seed: int) -> tuple[list[bool], int]:
         s = make(seed)
-        s.inject(Fault("fail", type="Microsoft.Network/virtualNetworks/subnets", sync=True, probability=0.5))
+        fault = Fault("fail", type="Microsoft.Network/virtualNetworks/subnets", sync=True, probability=0.5)
+        s.inject(fault)
         out = []
         for i in range(16):
             try:
@@ -154,17 +159,22 @@ def test_probabilistic_faults_are_seeded():
                 out.append(True)
             except ArmError:
                 out.append(False)
-        return out
+        return out, fault.fired
 
-    assert pattern(1) == pattern(1)
-    assert True in pattern(1) and False in pattern(1)
+    first, fired = pattern(1)
+    assert pattern(1) == (first, fired)  # the same seed draws the same faults
+    assert pattern(2)[0] != first  # another seed draws others
+    assert True in first and False in first
+    assert fired == first.count(False)  # every rejection is the fault firing, and only those
 
 
 def test_fault_validation_and_round_trip():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown fault kind 'explode'"):
         Fault("explode")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a slow fault needs a positive multiplier"):
         Fault("slow", multiplier=0)
+    with pytest.raises(ValueError, match="probability must be between 0 and 1"):
+        Fault("fail", probability=1.5)
     f = Fault("throttle", type=BGP, times=3)
     f.fired = 1
     again = Fault.from_json(f.to_json())
