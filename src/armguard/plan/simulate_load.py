@@ -43,27 +43,15 @@ def load_target(path: str, params: str | None = None, *, group: str = DEFAULT_GR
         return Target(path, scope, deployment, group if scope == "resourceGroup" else None, location, graph=graph,
                       catalog=catalog if catalog is not None else _catalog_for(path))
     if suffix == ".json":
-        from armguard.arm.graph import build_graph
         from armguard.arm.loader import load_parameters_file, load_template_file
 
         template = load_template_file(path)
-        scope = _check_scope(template.target_scope, path)
         values: dict[str, Any] = {}
         if params is not None:
             if Path(params).suffix.lower() != ".json":
                 raise ArmguardError("an ARM JSON template takes a deploymentParameters .json file", path=params)
             values = load_parameters_file(params)
-        # Checked here, against the user's file: a deployment needs every required parameter.
-        graph = build_graph(template, values, strict=True, supplied_from=params)
-        errors = [e for e in graph.errors if e.severity == "error"]
-        if errors:
-            e = errors[0]
-            raise ArmguardError(e.message, path=e.path, line=e.line, column=e.column)
-        props: dict[str, Any] = {"mode": "Incremental", "template": template.data}
-        if values:
-            props["parameters"] = {k: _parameter_entry(k, v) for k, v in values.items()}
-        return Target(path, scope, deployment, group if scope == "resourceGroup" else None, location,
-                      body={"properties": props}, catalog=catalog if catalog is not None else _catalog_for(path))
+        return _arm_target(path, template, values, params, group, location, deployment, catalog)
     raise ArmguardError("unsupported file type (expected .bicep, .bicepparam or .json)", path=path)
 
 
@@ -92,7 +80,6 @@ def _compiled_target(path: str, params: str | None, module: Any, group: str, loc
                      catalog: Catalog | None) -> Target:
     """A Bicep file with registry modules, simulated as the ARM JSON the bicep CLI compiles it to
     (which holds every module's template); without the CLI, one line says what to do."""
-    from armguard.arm.graph import build_graph
     from armguard.arm.template import load_template
     from armguard.guard.deploy_input import bicep_command, load_parameters
     from armguard.guard.deploy_input import load_template as compile_template
@@ -107,15 +94,24 @@ def _compiled_target(path: str, params: str | None, module: Any, group: str, loc
     if Path(path).suffix.lower() == ".bicepparam":
         raise ArmguardError("a .bicepparam file with registry modules: pass the .bicep file and the .bicepparam "
                             "with --params", path=path)
-    template = compile_template(path)
+    compiled = load_template(SourceFile(path, json.dumps(compile_template(path), indent=1)))
     values = load_parameters([params]) if params is not None else {}
-    text_template = load_template(SourceFile(path, json.dumps(template, indent=1)))
-    scope = _check_scope(text_template.target_scope, path)
-    graph = build_graph(text_template, values, strict=True)
+    return _arm_target(path, compiled, values, params, group, location, deployment, catalog)
+
+
+def _arm_target(path: str, template: Any, values: dict[str, Any], params: str | None, group: str, location: str,
+                deployment: str, catalog: Catalog | None) -> Target:
+    """An ARM template (the front end's) to deploy with `put_deployment`, its parameters checked here,
+    against the user's files: a deployment needs every required parameter."""
+    from armguard.arm.graph import build_graph
+
+    scope = _check_scope(template.target_scope, path)
+    graph = build_graph(template, values, strict=True, supplied_from=params)
     errors = [e for e in graph.errors if e.severity == "error"]
     if errors:
-        raise ArmguardError(errors[0].message, path=path)
-    props: dict[str, Any] = {"mode": "Incremental", "template": template}
+        e = errors[0]
+        raise ArmguardError(e.message, path=e.path, line=e.line, column=e.column)
+    props: dict[str, Any] = {"mode": "Incremental", "template": template.data}
     if values:
         props["parameters"] = {k: _parameter_entry(k, v) for k, v in values.items()}
     return Target(path, scope, deployment, group if scope == "resourceGroup" else None, location,
