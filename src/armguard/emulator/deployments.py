@@ -782,7 +782,7 @@ def _group_or_none(scope: str) -> str | None:
         return None
 
 
-_FRONT_END_CACHE: dict[str, tuple[Any, DeploymentGraph]] = {}
+_FRONT_END_CACHE: dict[tuple[str, str], tuple[Any, DeploymentGraph]] = {}
 _FRONT_END_CACHE_SIZE = 8
 
 
@@ -790,7 +790,7 @@ def _front_end(template: Any, supplied: dict[str, Any], context: dict[str, Any])
     """The ARM front end's template and graph of a request: built once per distinct template,
     parameters and scope (`simulate` deploys one template a hundred times; the graph is only read)."""
     text = json.dumps(template, indent=1)
-    key = json.dumps([text, supplied, context], sort_keys=True, default=str)
+    key = (text, json.dumps([supplied, context], sort_keys=True, default=str))
     found = _FRONT_END_CACHE.pop(key, None)
     if found is None:
         try:

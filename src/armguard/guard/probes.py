@@ -20,8 +20,6 @@ from armguard.guard.wait_core import Observation, is_success, is_terminal, parse
 DEPLOYMENTS_API_VERSION = "2024-03-01"
 PROVIDERS_API_VERSION = "2021-04-01"
 GROUPS_API_VERSION = "2024-03-01"
-
-# Used when the provider's own list of API versions cannot be read.
 _SUPPORTED = re.compile(r"supported api-versions are '([^']+)'", re.I)
 
 
