@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 
+def one_line(text: object) -> str:
+    """`text` with every run of whitespace (newlines too) made one space."""
+    return " ".join(str(text).split())
+
+
 class ArmguardError(Exception):
     """An error caused by the user's input or environment, reported as one line."""
 

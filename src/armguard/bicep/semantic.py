@@ -184,20 +184,20 @@ class SemanticModel:
             decl = self.params.get(name)
             if decl is not None and decl.default is not None:
                 value = self.evaluator.eval(decl.default, {})
-            elif self.deploying and decl is not None and self.is_nullable(decl.type):
+            elif self.deploying and decl is not None and self._nullable(decl.type):
                 value = None  # `param x T?` left out: null when the deployment runs
             else:
                 value = Unknown(name, {f"param:{name}"})
         self._param_cache[name] = value
         return value
 
-    def is_nullable(self, type_expr: Any, depth: int = 0) -> bool:
+    def _nullable(self, type_expr: Any, depth: int = 0) -> bool:
         """`T?`, or a type alias that is one."""
         if isinstance(type_expr, s.TypeNullable):
             return True
         if isinstance(type_expr, s.TypeRef) and type_expr.namespace is None and depth < 8:
             alias = self.types.get(type_expr.name)
-            return alias is not None and self.is_nullable(alias.value, depth + 1)
+            return alias is not None and self._nullable(alias.value, depth + 1)
         return False
 
     def load_file_function(self, name: str, args: list[Any], text: str) -> Any:

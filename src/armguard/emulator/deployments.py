@@ -25,14 +25,14 @@ from armguard.emulator import errors as E
 from armguard.emulator.clock import iso, iso_duration, us_time
 from armguard.emulator.engine import FAILED, RUNNING, SKIPPED, SUCCEEDED, Executor, Step, shuffler
 from armguard.emulator.errors import ArmError, as_json_text, reason
-from armguard.emulator.ids import parse, parsed
+from armguard.emulator.ids import parse
 from armguard.emulator.operations import CANCELED as OP_CANCELED
 from armguard.emulator.operations import FAILED as OP_FAILED
 from armguard.emulator.operations import IN_PROGRESS, Operation
 from armguard.emulator.operations import SUCCEEDED as OP_SUCCEEDED
 from armguard.emulator.plan import SKIP, ArmLevel, Level, Target, capitalized
 from armguard.emulator.resources import stored_body
-from armguard.errors import ArmguardError
+from armguard.errors import ArmguardError, one_line
 from armguard.model import DeploymentGraph
 from armguard.source import SourceFile
 
@@ -213,7 +213,7 @@ class DeploymentsMixin:
                 target = step.prepared if step.prepared is not None else level.materialize(step, self)
             except ArmguardError as e:
                 changes.append({"resourceId": step.resource_id or step.label, "changeType": "Unsupported",
-                                "unsupportedReason": _one_line_text(e.message)})
+                                "unsupportedReason": one_line(e.message)})
                 continue
             if target is None or target is SKIP:
                 continue
@@ -449,7 +449,7 @@ class DeploymentsMixin:
                 return _failed(step, e)
             step.child = child.key
             return RUNNING
-        rid = parsed(target.resource_id) or parse(target.resource_id)
+        rid = parse(target.resource_id)
         try:
             if rid.type is None:
                 self._put_group(rid.subscription or "", rid.resource_group or "", target.body or {},  # type: ignore[attr-defined]
@@ -823,10 +823,6 @@ def property_changes(before: Any, after: Any, path: str = "") -> list[dict[str, 
     if before != after:
         out.append({"path": path, "propertyChangeType": "Modify", "before": before, "after": after})
     return out
-
-
-def _one_line_text(text: str) -> str:
-    return " ".join(str(text).split())
 
 
 def _failed(step: Step, error: ArmError) -> str:

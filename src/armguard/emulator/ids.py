@@ -51,7 +51,6 @@ class ResourceId(NamedTuple):
 _CACHE_LIMIT = 65536
 _parsed: dict[str, ResourceId] = {}
 _ancestors: dict[str, tuple[str, ...]] = {}
-parsed = _parsed.get  # an id's cached ResourceId, or None: a shortcut for hot paths (then call `parse`)
 _new_id = tuple.__new__  # ResourceId(...) without the generated __new__ (same tuple, faster)
 
 

@@ -436,7 +436,8 @@ def _index_of(expr: s.Node | None) -> s.Node | None:
 
 
 def _missing_parameters(values: list[Any]) -> str:
-    """"'a', 'b'": the parameters without a value that these Unknowns wait for ('' when none)."""
+    """The parameters without a value that these Unknowns wait for, quoted and comma-separated
+    ('' when none)."""
     names = sorted({d.split(":", 1)[1] for v in values if isinstance(v, Unknown) for d in v.deps
                     if d.startswith("param:")})
     return ", ".join(repr(n) for n in names)

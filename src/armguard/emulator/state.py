@@ -42,7 +42,7 @@ from armguard.emulator.deployments import DeploymentsMixin
 from armguard.emulator.durations import SYNC_TYPES, Durations
 from armguard.emulator.errors import ArmError
 from armguard.emulator.faults import Fault, FaultSet
-from armguard.emulator.ids import ResourceId, ancestors, parse, parsed
+from armguard.emulator.ids import ResourceId, ancestors, parse
 from armguard.emulator.locks import DomainResolver, LockTable, referenced_ids
 from armguard.emulator.operations import CANCELED, FAILED, IN_PROGRESS, SUCCEEDED, Operation
 from armguard.emulator.providers import (
@@ -395,7 +395,7 @@ class ArmState(DeploymentsMixin):
             now = self.clock.now()
         caller = caller or self.default_caller
         corr = correlation_id or self._lazy_guid()
-        rid = parsed(resource_id) or parse(resource_id)
+        rid = parse(resource_id)
         if rid.type_key in _ROUTED_TYPE_KEYS:  # groups, locks, deployments
             return self._route_write("PUT", resource_id, body, now, caller, corr, api_version)
         return self._write("PUT", rid, body, now, caller, corr, api_version)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from armguard.cli_azure import arm_options, duration_option
-from armguard.errors import ArmguardError
+from armguard.errors import ArmguardError, one_line
 from armguard.guard.connection import ArmConnection
 from armguard.guard.deploy import DeployLockLost, DeployOptions, DeployOutcome, GuardedDeploy
 from armguard.guard.deploy_input import DeployInput, load_parameters, load_template
@@ -138,7 +138,7 @@ def _report(outcome: DeployOutcome, progress: ProgressLine) -> int:
                    f"{format_duration(outcome.seconds)}", err=True)
         return 0
     for f in outcome.failures:
-        message = " ".join((f.message or "").split())
+        message = one_line(f.message or "")
         if len(message) > MESSAGE_CHARS:
             message = message[:MESSAGE_CHARS - 3] + "..."
         what = short_id(f.resource) if f.resource.startswith("/") else f.resource

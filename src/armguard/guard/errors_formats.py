@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from armguard.errors import one_line
+
 from .errors_model import (
     GO_QUOTED,
     GUID,
@@ -634,7 +636,7 @@ _PS_LINE_MARKERS = ("ErrorCode:", "Long running operation failed")
 
 
 def _squash(text: str) -> str | None:
-    squashed = " ".join(text.split())
+    squashed = one_line(text)
     return squashed or None
 
 

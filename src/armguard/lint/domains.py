@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from armguard.catalog import Domain, Entry
+from armguard.errors import one_line
 from armguard.model import Node
 from armguard.values import Unknown, unknown_deps
 
@@ -36,7 +37,7 @@ class DomainKey:
 def _show(value: Any) -> str:
     if isinstance(value, str):
         return value
-    text = " ".join(getattr(value, "text", str(value)).split())
+    text = one_line(getattr(value, "text", value))
     if len(text) >= 2 and text[0] == text[-1] == "'":
         return text[1:-1]
     if "${" in text:

@@ -31,7 +31,7 @@ from typing import Any
 from armguard.catalog import Catalog
 from armguard.emulator.errors import ArmError
 from armguard.emulator.state import DEFAULT_SUBSCRIPTION, ArmState
-from armguard.errors import ArmguardError
+from armguard.errors import ArmguardError, one_line
 from armguard.guard.errors_codes import WAIT_CODES
 from armguard.model import DeploymentGraph
 
@@ -234,7 +234,7 @@ def run_once(target: Target, seed: int, run: int = 0) -> RunResult:
         else:
             raise ArmguardError("nothing to deploy", path=target.path)
     except ArmError as e:
-        raise ArmguardError(f"the emulator rejected the deployment: {e.code}: {_one_line(e.message)}",
+        raise ArmguardError(f"the emulator rejected the deployment: {e.code}: {one_line(e.message)}",
                             path=target.path) from None
     state.run_until_idle()
     view = state.get_deployment(scope, target.name)
@@ -282,7 +282,7 @@ def _walk(state: ArmState, scope: str, name: str, out: list[tuple[str, str]], se
             code = innermost_code(message) or str(props.get("statusCode") or "Failed")
             if code == "InvalidTemplate":  # the template, not the run: every run would fail the same way
                 raise ArmguardError(f"the emulator could not deploy {target.get('resourceName') or resource}: "
-                                    f"{_one_line(_error_message(message))}")
+                                    f"{one_line(_error_message(message))}")
             out.append((resource, code))
     return count
 
@@ -308,10 +308,6 @@ def _ran_and_failed(message: Any) -> bool:
         return False
     error = message.get("error")
     return isinstance(error, dict) and error.get("code") == "DeploymentFailed"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
 
 
 def simulate(target: Target, runs: int = 100, seed: int = 0,
