@@ -10,8 +10,8 @@ Two measurements, each the best of `--repeat` runs:
    Bars: >= 100,000 simulated operations/s, and the whole deployment in under a second.
 2. a heavier mixed workload, reported beside it (no bar of its own): N API calls straight on the
    state (PUTs, same-body PUTs, updates, deletes and rejected conflicting writes, each building
-   its response view) over `N / 50 * 6` resources (parents and serial-domain children; 6,000 by default), with the
-   VirtualClock advanced event by event (`run_until_idle`).
+   its response view) over `N / 50 * 6` resources (parents and serial-domain children; 6,000 by
+   default), with the VirtualClock advanced event by event (`run_until_idle`).
 
 Times are CPU time of this process (`time.process_time`), best of `--repeat` runs, so that other
 work on a shared machine does not count; `--wall` uses wall-clock time instead. Each timed section

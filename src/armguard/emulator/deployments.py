@@ -223,14 +223,14 @@ class DeploymentsMixin:
                 continue
             rid = target.resource_id
             declared.add(rid.lower())
-            after = {"id": rid, "name": rid.rsplit("/", 1)[-1], "type": target.type,
-                     **stored_body(target.body or {})}
+            stored = stored_body(target.body or {})
+            after = {"id": rid, "name": rid.rsplit("/", 1)[-1], "type": target.type, **stored}
             existing = self.resources.get(rid.lower())  # type: ignore[attr-defined]
             if existing is None:
                 changes.append({"resourceId": rid, "changeType": "Create", "after": after})
                 continue
             before = {"id": existing.id, "name": existing.name, "type": existing.type, **existing.body}
-            delta = property_changes(existing.body, stored_body(target.body or {}))
+            delta = property_changes(existing.body, stored)
             change: dict[str, Any] = {"resourceId": rid, "changeType": "Modify" if delta else "NoChange",
                                       "before": before, "after": after}
             if delta:

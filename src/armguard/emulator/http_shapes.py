@@ -18,7 +18,6 @@ DEFAULT_TENANT = "72f988bf-0000-0000-0000-00000000a4b1"
 DISPLAY_NAME = "armguard emulator"
 
 
-
 def value_list(items: Iterable[object]) -> dict[str, object]:
     """ARM's list envelope (no paging: every item in one page)."""
     return {"value": list(items)}
