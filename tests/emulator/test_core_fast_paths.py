@@ -149,11 +149,19 @@ def test_a_put_answers_the_view_a_get_gives(body):
 def test_run_until_idle_defers_garbage_collection_and_restores_it():
     import gc
 
-    state = fresh()
     seen = []
+
+    class Probed(ArmState):  # an event kind whose handler records whether GC is on (or fails)
+        __slots__ = ()
+
+        def _dispatch_deployment(self, t, kind, ref):
+            if ref == "boom":
+                raise RuntimeError("boom")
+            seen.append(gc.isenabled())
+
+    state = Probed(seed=1)
     state.clock.advance_to(0)
     state._schedule(1.0, "probe", "x")
-    state._dispatch_deployment = lambda t, kind, ref: seen.append(gc.isenabled())  # type: ignore[method-assign]
     assert gc.isenabled()
     state.run_until_idle()
     assert seen == [False] and gc.isenabled()
@@ -166,11 +174,7 @@ def test_run_until_idle_defers_garbage_collection_and_restores_it():
     finally:
         gc.enable()
 
-    def fail(t, kind, ref):
-        raise RuntimeError("boom")
-
-    state._dispatch_deployment = fail  # type: ignore[method-assign]
-    state._schedule(3.0, "probe", "z")
+    state._schedule(3.0, "probe", "boom")
     with pytest.raises(RuntimeError):
         state.run_until_idle()
     assert gc.isenabled()

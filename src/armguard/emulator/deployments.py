@@ -97,6 +97,8 @@ def template_hash(template: Any) -> str:
 class DeploymentsMixin:
     """The deployment half of ArmState (relies on its records, `_write`, clock and events)."""
 
+    __slots__ = ()
+
     def _init_deployments(self) -> None:
         self.deployments: dict[str, Deployment] = {}
         self._runs = 0
@@ -484,9 +486,10 @@ class DeploymentsMixin:
         dep = op._dep
         if dep is None or self.deployments.get(dep.key) is not dep:
             dep = self._by_ref(dep_ref)
-        if dep is None or dep.executor is None:
+        executor = dep.executor if dep is not None else None
+        if executor is None:
             return
-        step = dep.executor.steps[step_index]
+        step = executor.steps[step_index]
         if step.op_id != op.id:
             return
         if op.status == OP_SUCCEEDED:
@@ -495,8 +498,9 @@ class DeploymentsMixin:
         else:
             step.error = op.error
             status = FAILED
-        dep.executor.finish(step, status, t, dep.launch)
-        self._maybe_over(dep, t)
+        executor.finish(step, status, t, dep.launch)
+        if executor.remaining == 0:
+            self._maybe_over(dep, t)
 
     def _maybe_over(self, dep: Deployment, t: float) -> None:
         executor = dep.executor

@@ -10,24 +10,41 @@ the emulator keeps the casing of the first PUT for display.
 from __future__ import annotations
 
 from sys import intern
-from typing import NamedTuple
 
 from armguard.emulator.errors import ArmError, invalid_resource_id
 
 
-class ResourceId(NamedTuple):
-    id: str  # as written, without a trailing '/'
-    key: str  # lower case: the comparable form
-    subscription: str | None
-    resource_group: str | None  # as written
-    namespace: str | None  # "Microsoft.Network"
-    type: str | None  # "Microsoft.Network/virtualHubs/bgpConnections"
-    names: tuple[str, ...]  # one per type segment below the namespace
-    scope: str | None  # everything before the last '/providers/' (subscription, group or resource)
-    parent: str | None  # the direct parent within the provider path
-    type_key: str = ""  # the type, lower case
-    group_key: str | None = None  # '/subscriptions/{s}/resourcegroups/{rg}', lower case
-    parent_key: str | None = None  # the parent's key
+class ResourceId:
+    """A parsed id. A slotted class, not a NamedTuple: its fields are read on every request, and
+    slot reads are the ones the interpreter specializes."""
+
+    __slots__ = ("group_key", "id", "key", "names", "namespace", "parent", "parent_key", "resource_group", "scope",
+                 "subscription", "type", "type_key")
+
+    def __init__(self, id: str, key: str, subscription: str | None, resource_group: str | None,
+                 namespace: str | None, type: str | None, names: tuple[str, ...], scope: str | None,
+                 parent: str | None, type_key: str = "", group_key: str | None = None, parent_key: str | None = None):
+        self.id = id  # as written, without a trailing '/'
+        self.key = key  # lower case: the comparable form
+        self.subscription = subscription
+        self.resource_group = resource_group  # as written
+        self.namespace = namespace  # "Microsoft.Network"
+        self.type = type  # "Microsoft.Network/virtualHubs/bgpConnections"
+        self.names = names  # one per type segment below the namespace
+        self.scope = scope  # everything before the last '/providers/' (subscription, group or resource)
+        self.parent = parent  # the direct parent within the provider path
+        self.type_key = type_key  # the type, lower case
+        self.group_key = group_key  # '/subscriptions/{s}/resourcegroups/{rg}', lower case
+        self.parent_key = parent_key  # the parent's key
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ResourceId) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def __repr__(self) -> str:
+        return f"ResourceId({self.id!r})"
 
     @property
     def name(self) -> str | None:
@@ -51,7 +68,6 @@ class ResourceId(NamedTuple):
 _CACHE_LIMIT = 65536
 _parsed: dict[str, ResourceId] = {}
 _ancestors: dict[str, tuple[str, ...]] = {}
-_new_id = tuple.__new__  # ResourceId(...) without the generated __new__ (same tuple, faster)
 
 
 def parse(resource_id: str) -> ResourceId:
@@ -88,10 +104,9 @@ def _parse(resource_id: str) -> ResourceId:
         group_key = None
     if p < 0:
         if n == 4:
-            return _new_id(ResourceId, (text, low, subscription, group, None, None, (), None, None, "", group_key,
-                                        None))
+            return ResourceId(text, low, subscription, group, None, None, (), None, None, "", group_key, None)
         if n == 2:
-            return _new_id(ResourceId, (text, low, subscription, None, None, None, (), None, None, "", None, None))
+            return ResourceId(text, low, subscription, None, None, None, (), None, None, "", None, None)
         raise invalid_resource_id(resource_id)
     rest = text[p + 11:].split("/")
     if len(rest) < 3 or len(rest) % 2 == 0 or "" in rest:
@@ -104,8 +119,8 @@ def _parse(resource_id: str) -> ResourceId:
         parent_key = intern(low.rsplit("/", 2)[0])
     else:
         parent = parent_key = None
-    return _new_id(ResourceId, (text, low, subscription, group, namespace, rtype, names, intern(text[:p]), parent,
-                                intern(rtype.lower()), group_key, parent_key))
+    return ResourceId(text, low, subscription, group, namespace, rtype, names, intern(text[:p]), parent,
+                      intern(rtype.lower()), group_key, parent_key)
 
 
 def try_parse(resource_id: str) -> ResourceId | None:

@@ -185,6 +185,9 @@ class LockTable:
         return self.exclusive.get(key)
 
 
+_ID_KEYS = frozenset({"id", "Id", "iD", "ID"})
+
+
 def referenced_ids(body: Any) -> list[str]:
     """Resource ids a body points at: every string under a key named 'id' inside `properties`
     (breadth first, in document order within each level)."""
@@ -198,7 +201,7 @@ def referenced_ids(body: Any) -> list[str]:
             for k, v in value.items():
                 kind = type(v)
                 if kind is str:
-                    if (k == "id" or k.lower() == "id") and v.startswith("/subscriptions/"):
+                    if k in _ID_KEYS and v.startswith("/subscriptions/"):
                         found.append(v)
                 elif kind is dict or kind is list:
                     queue.append(v)

@@ -37,7 +37,7 @@ class Operation:
                  caller: str = "", correlation_id: str | int = "", seq: int = 0, exclusive: tuple[str, ...] = (),
                  shared: tuple[str, ...] = (), creating: bool = False, deployment: str | None = None,
                  step: int | None = None, state: Any = None, api_version: str | None = None,
-                 location: str | None = None):
+                 location: str | None = None, key: str | None = None):
         self.id = id
         self.kind = kind  # "write", "delete", "group_delete", "deployment"
         self.method = method  # "PUT", "PATCH", "DELETE"
@@ -63,7 +63,7 @@ class Operation:
         self.seq = seq
         self._state: Any = state  # the owning ArmState (clock, base URL), not persisted
         self._dep: Any = None  # the Deployment that issued it, not persisted
-        self._key: str | None = None  # resource_id lower-cased, once asked for
+        self._key = key  # resource_id lower-cased (None: worked out when asked for)
 
     # -- derived -----------------------------------------------------------------------------
 

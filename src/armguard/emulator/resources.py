@@ -132,13 +132,12 @@ def stored_body_and_view(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str
 
 
 class Resource:
-    __slots__ = ("api_version", "body", "changed", "created", "group_key", "id", "key", "name", "op", "state", "type",
+    __slots__ = ("api_version", "body", "changed", "created", "group_key", "id", "key", "op", "state", "type",
                  "type_key")
 
     def __init__(self, resource_id: str, key: str, rtype: str, body: dict[str, Any], state: str, now: float,
                  group_key: str | None, api_version: str | None = None, type_key: str | None = None):
         self.id = resource_id
-        self.name = resource_id.rsplit("/", 1)[-1]
         self.key = key
         self.type = rtype
         self.type_key = type_key or rtype.lower()
@@ -149,6 +148,10 @@ class Resource:
         self.group_key = group_key
         self.api_version = api_version
         self.op: Any = None  # the operation in flight on it, if any
+
+    @property
+    def name(self) -> str:
+        return self.id.rsplit("/", 1)[-1]
 
     @property
     def location(self) -> str | None:
@@ -265,11 +268,16 @@ def add_identity_ids(type_key: str, body: dict[str, Any], previous: dict[str, An
         if not isinstance(props, dict):
             props = body["properties"] = {}
         old = previous.get("properties") if previous is not None else None
-        old = old if isinstance(old, dict) else {}
-        props.update(tenantId=tenant, principalId=old.get("principalId") or new_guid(),
-                     clientId=old.get("clientId") or new_guid())
+        if isinstance(old, dict):
+            props["tenantId"] = tenant
+            props["principalId"] = old.get("principalId") or new_guid()
+            props["clientId"] = old.get("clientId") or new_guid()
+        else:
+            props["tenantId"] = tenant
+            props["principalId"] = new_guid()
+            props["clientId"] = new_guid()
     identity = body.get("identity")
-    if not isinstance(identity, dict):
+    if identity is None or not isinstance(identity, dict):
         return
     old_identity = previous.get("identity") if previous is not None else None
     old_identity = old_identity if isinstance(old_identity, dict) else {}

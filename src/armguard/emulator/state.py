@@ -87,6 +87,13 @@ _ROUTED_TYPE_KEYS = frozenset({"", _LOCKS_TYPE_KEY, _DEPLOYMENTS_TYPE_KEY})  # "
 class ArmState(DeploymentsMixin):
     """All emulated state: subscriptions, groups, resources, locks, operations, deployments, events."""
 
+    # Slots make every `self.x` on the hot paths a specialized slot read.
+    __slots__ = ("_events", "_fault_rng", "_guid_count", "_guid_prefix", "_guid_tail", "_id_rng", "_known_subscriptions",
+                 "_order_rng", "_rng", "_runs", "_seq", "activity", "base_url", "by_group", "catalog", "children", "clock",
+                 "default_caller", "default_subscription", "deployments", "domains", "durations", "faults", "groups",
+                 "locks", "operations", "registrations", "resources", "scope_locks", "seed", "subscriptions",
+                 "unknown_as")
+
     def __init__(self, catalog: Catalog | None = None, clock: VirtualClock | WallClock | None = None,
                  seed: int = 0, unknown_as: str = "safe"):
         self.catalog = catalog if catalog is not None else default_catalog()
@@ -563,33 +570,13 @@ class ArmState(DeploymentsMixin):
             return (res.view() if view else None), None
         # -- asynchronous: draw the duration, apply start faults
         duration = self.durations.draw(tkey, kind)
-        outcome: dict[str, Any] | None = None
-        supersedable = False
-        if self.faults.faults:
-            for f in self.faults.firing("start", tkey, rid.key, method, self._fault_rng):
-                if f.kind == "slow":
-                    duration *= f.multiplier
-                elif f.kind == "superseded":
-                    supersedable = True
-                elif f.kind == "fail" and outcome is None:
-                    outcome = {"code": f.code or "InternalServerError",
-                               "message": f.message or "The operation failed."}
-                elif f.kind == "stuck":
-                    limit = f.timeout if f.timeout is not None else self.durations.timeout(tkey)
-                    duration = limit
-                    outcome = {"__timeout__": limit}
         seq = self._seq + 1
         self._seq = seq + 1  # one for the operation, one for its event
-        end = now + duration
-        op = Operation(op_id, "delete" if deleting else "write", method, display_id, res.type, now, end, caller, corr,
-                       seq, ex, sh, kind == "create", deployment, step, self, api_version)
-        if outcome is not None:
-            if "__timeout__" in outcome:
-                outcome = E.timed_out(op.name, op.id, display_id, outcome["__timeout__"])
-            op.outcome = outcome
-        if supersedable:
-            op.supersedable = True
-        op._key = res.key
+        op = Operation(op_id, "delete" if deleting else "write", method, display_id, res.type, now, now + duration,
+                       caller, corr, seq, ex, sh, kind == "create", deployment, step, self, api_version, None, res.key)
+        if self.faults.faults:
+            self._start_faults(op, tkey, rid.key, duration)
+        end = op.end
         res.op = op
         locks = self.locks
         for k in ex:  # LockTable.acquire(op), inlined
@@ -605,22 +592,36 @@ class ArmState(DeploymentsMixin):
             return res.fill_view(shown), op
         return (res.view() if view else None), op
 
+    def _start_faults(self, op: Operation, tkey: str, key: str, duration: float) -> None:
+        """Faults that fire when an accepted operation starts: slow, stuck, fail, superseded."""
+        for f in self.faults.firing("start", tkey, key, op.method, self._fault_rng):
+            if f.kind == "slow":
+                duration *= f.multiplier
+            elif f.kind == "superseded":
+                op.supersedable = True
+            elif f.kind == "fail" and op.outcome is None:
+                op.outcome = {"code": f.code or "InternalServerError", "message": f.message or "The operation failed."}
+            elif f.kind == "stuck":
+                duration = f.timeout if f.timeout is not None else self.durations.timeout(tkey)
+                op.outcome = E.timed_out(op.name, op.id, op.resource_id, duration)
+        op.end = op.start + duration
+
     def _add_identity_ids(self, rid: ResourceId, tkey: str, body: dict[str, Any], view: dict[str, Any] | None,
                           existing: Resource | None) -> None:
         found = self.subscriptions.get((rid.subscription or "").lower())
         tenant = found.tenant_id if found is not None else TENANT_ID
-
-        def assigned_ids(uai_id: str) -> tuple[str, str] | None:
-            uai = self.resources.get(uai_id.strip().rstrip("/").lower())
-            props = uai.body.get("properties") if uai is not None else None
-            if isinstance(props, dict) and "principalId" in props and "clientId" in props:
-                return props["principalId"], props["clientId"]
-            return None
-
         add_identity_ids(tkey, body, existing.body if existing is not None else None, tenant, self._new_guid,
-                         assigned_ids)
+                         self._assigned_ids)
         if view is not None:  # the answer shows the same ids
-            add_identity_ids(tkey, view, body, tenant, self._new_guid, assigned_ids)
+            add_identity_ids(tkey, view, body, tenant, self._new_guid, self._assigned_ids)
+
+    def _assigned_ids(self, uai_id: str) -> tuple[str, str] | None:
+        """(principalId, clientId) of a user-assigned identity the emulator holds."""
+        uai = self.resources.get(uai_id.strip().rstrip("/").lower())
+        props = uai.body.get("properties") if uai is not None else None
+        if isinstance(props, dict) and "principalId" in props and "clientId" in props:
+            return props["principalId"], props["clientId"]
+        return None
 
     def _admit(self, method: str, rid: ResourceId, body: Any, tkey: str, owned: bool = False, view: bool = False):
         """Every check a write passes before it is accepted; raises the ArmError that rejects it.
