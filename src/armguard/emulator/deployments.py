@@ -26,6 +26,7 @@ from armguard.emulator.clock import iso, iso_duration, us_time
 from armguard.emulator.engine import FAILED, RUNNING, SKIPPED, SUCCEEDED, Executor, Step, shuffler
 from armguard.emulator.errors import ArmError, as_json_text, reason
 from armguard.emulator.ids import parse
+from armguard.emulator.locks import referenced_ids
 from armguard.emulator.operations import CANCELED as OP_CANCELED
 from armguard.emulator.operations import FAILED as OP_FAILED
 from armguard.emulator.operations import IN_PROGRESS, Operation
@@ -380,6 +381,8 @@ class DeploymentsMixin:
                     continue
                 if rid.type is not None:
                     domains.keys(rid.id, rid.key, rid.type_key, target.body)
+                    if rid.type_key.startswith("microsoft.network/"):  # the only writes that check them
+                        target.refs = referenced_ids(target.body)
 
     def _by_ref(self, ref: str) -> Deployment | None:
         key, _, run = ref.rpartition("#")
@@ -464,7 +467,7 @@ class DeploymentsMixin:
                 step.http_status = 200
                 return SUCCEEDED
             _, op = self._write("PUT", rid, target.body, now, dep.caller, dep.correlation_id,  # type: ignore[attr-defined]
-                                target.api_version, dep.ref, step.index, False, True)  # no view; the body is ours
+                                target.api_version, dep.ref, step.index, False, True, target.refs)  # no view; the body is ours
         except ArmError as e:
             return _failed(step, e)
         return _started(dep, step, op)
@@ -490,7 +493,7 @@ class DeploymentsMixin:
         if executor is None:
             return
         step = executor.steps[step_index]
-        if step.op_id != op.id:
+        if step.op is not op:
             return
         if op.status == OP_SUCCEEDED:
             step.http_status = 201 if op.creating else 200
@@ -693,14 +696,13 @@ class DeploymentsMixin:
         return out
 
     def _step_error(self, dep: Deployment, s: Step) -> dict[str, Any]:
-        if s.child is not None and s.op_id is None:
+        if s.child is not None and s.op is None:
             child = self.deployments.get(s.child)
             if child is not None and child.error is not None:
                 return child.error
             return s.error or {"code": "DeploymentFailed", "message": E.DEPLOYMENT_FAILED_MESSAGE}
-        if s.op_id is not None:
-            op = self.operations.get(s.op_id)  # type: ignore[attr-defined]
-            status = op.status if op is not None else OP_FAILED
+        if s.op is not None:
+            status = s.op.status
             return E.resource_deployment_failure(s.resource_id or "", status, s.error)
         body = s.error or {"error": {"code": "InternalServerError", "message": "The operation failed."}}
         return {"code": reason(s.http_status or 400), "message": as_json_text(body)}
@@ -726,11 +728,10 @@ class DeploymentsMixin:
                 if res is not None:
                     props["statusMessage"] = res.view()
         elif s.status == FAILED:
-            if s.op_id is not None:
-                op = self.operations.get(s.op_id)  # type: ignore[attr-defined]
+            if s.op is not None:
                 error = s.error or {}
                 props["statusCode"] = _async_status_code(error)
-                props["statusMessage"] = {"status": op.status if op is not None else OP_FAILED, "error": error}
+                props["statusMessage"] = {"status": s.op.status, "error": error}
             elif s.child is not None and s.http_status is None:
                 child = self.deployments.get(s.child)
                 props["statusCode"] = "Conflict" if _has_conflict(child.error if child else None) else "BadRequest"
@@ -842,5 +843,5 @@ def _started(dep: Deployment, step: Step, op: Any) -> str:
         step.http_status = 200
         return SUCCEEDED
     op._dep = dep
-    step.op_id = op.id
+    step.op = op
     return RUNNING

@@ -37,7 +37,7 @@ class Step:
     """One unit of a deployment and, once launched, one deployment operation."""
 
     __slots__ = ("api_version", "blocked", "body_known", "child", "copy_index", "dependents", "deps", "ended", "error",
-                 "http_status", "index", "kind", "launched", "name", "node", "op_id", "operation_id", "prepared",
+                 "http_status", "index", "kind", "launched", "name", "node", "op", "operation_id", "prepared",
                  "resource_id", "started", "status", "symbol", "type", "waiting")
 
     def __init__(self, index: int, symbol: str, kind: str, node: Any, copy_index: int | None):
@@ -56,7 +56,7 @@ class Step:
         self.type: str = getattr(node, "type", "") or ""
         self.name: str | None = None
         self.api_version: str | None = getattr(node, "api_version", None)
-        self.op_id: str | None = None
+        self.op: Any = None  # the resource operation it started
         self.child: str | None = None  # key of the child deployment
         self.started: float | None = None
         self.ended: float | None = None
@@ -69,6 +69,10 @@ class Step:
     @property
     def label(self) -> str:
         return self.symbol if self.copy_index is None else f"{self.symbol}[{self.copy_index}]"
+
+    @property
+    def op_id(self) -> str | None:
+        return self.op.id if self.op is not None else None
 
     def depends(self, other: Step) -> None:
         if other is self or other in self.deps:
@@ -83,9 +87,12 @@ class Step:
                 "child": self.child, "started": self.started, "ended": self.ended, "error": self.error,
                 "http_status": self.http_status, "blocked": self.blocked}
 
-    def restore(self, data: dict[str, Any]) -> None:
+    def restore(self, data: dict[str, Any], operations: dict[str, Any]) -> None:
         for k, v in data.items():
-            setattr(self, k, v)
+            if k == "op_id":
+                self.op = operations.get(v) if v else None
+            else:
+                setattr(self, k, v)
 
     def __repr__(self) -> str:
         return f"Step({self.label} {self.status})"

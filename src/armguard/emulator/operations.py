@@ -31,14 +31,14 @@ _DERIVED = ("namespace", "subscription")  # saved for readers of the state file,
 class Operation:
     """One asynchronous operation and its (eventual) outcome."""
 
-    __slots__ = (*(f for f in _FIELDS if f != "correlation_id"), "_corr", "_dep", "_key", "_state")
+    __slots__ = (*(f for f in _FIELDS if f not in ("id", "correlation_id")), "_corr", "_dep", "_id", "_key", "_state")
 
-    def __init__(self, id: str, kind: str, method: str, resource_id: str, type: str, start: float, end: float,
+    def __init__(self, id: str | int, kind: str, method: str, resource_id: str, type: str, start: float, end: float,
                  caller: str = "", correlation_id: str | int = "", seq: int = 0, exclusive: tuple[str, ...] = (),
                  shared: tuple[str, ...] = (), creating: bool = False, deployment: str | None = None,
                  step: int | None = None, state: Any = None, api_version: str | None = None,
                  location: str | None = None, key: str | None = None):
-        self.id = id
+        self._id = id  # or a lazy GUID of `state`, like the correlation id
         self.kind = kind  # "write", "delete", "group_delete", "deployment"
         self.method = method  # "PUT", "PATCH", "DELETE"
         self.resource_id = resource_id
@@ -66,6 +66,17 @@ class Operation:
         self._key = key  # resource_id lower-cased (None: worked out when asked for)
 
     # -- derived -----------------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        op_id = self._id
+        if type(op_id) is int:
+            op_id = self._id = self._state.guid_text(op_id)
+        return op_id
+
+    @id.setter
+    def id(self, value: str) -> None:
+        self._id = value
 
     @property
     def correlation_id(self) -> str:

@@ -197,7 +197,7 @@ def _rebuild(state: Any, dep: Any, d: dict[str, Any], active: frozenset[str]) ->
     for _ in saved[len(steps):]:  # complete mode's deletes, added after planning
         steps.append(Step(len(steps), "(complete mode)", "delete", None, None))
     for step, data in zip(steps, saved, strict=False):
-        step.restore(data)
+        step.restore(data, state.operations)
     for i, step in enumerate(steps):
         step.operation_id = hashlib.blake2b(f"{dep.ref}:{i}".encode(), digest_size=8).hexdigest().upper()
     executor = Executor(steps, shuffler(state._order_rng))

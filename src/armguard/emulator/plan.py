@@ -60,6 +60,7 @@ class Target:
     scope: str | None = None  # module: the child deployment's scope
     location: str | None = None
     level: Callable[[], Level] | None = None  # module: builds the child's level
+    refs: list[str] | None = None  # ids the body references, when worked out ahead (see locks.referenced_ids)
 
 
 SKIP = Target("skip", "", "")  # prepared: the condition is false

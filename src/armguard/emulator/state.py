@@ -88,11 +88,11 @@ class ArmState(DeploymentsMixin):
     """All emulated state: subscriptions, groups, resources, locks, operations, deployments, events."""
 
     # Slots make every `self.x` on the hot paths a specialized slot read.
-    __slots__ = ("_events", "_fault_rng", "_guid_count", "_guid_prefix", "_guid_tail", "_id_rng", "_known_subscriptions",
-                 "_order_rng", "_rng", "_runs", "_seq", "activity", "base_url", "by_group", "catalog", "children", "clock",
-                 "default_caller", "default_subscription", "deployments", "domains", "durations", "faults", "groups",
-                 "locks", "operations", "registrations", "resources", "scope_locks", "seed", "subscriptions",
-                 "unknown_as")
+    __slots__ = ("_events", "_fault_rng", "_guid_count", "_guid_prefix", "_guid_tail", "_id_rng",
+                 "_known_subscriptions", "_operations", "_order_rng", "_rng", "_runs", "_seq", "_unindexed",
+                 "activity", "base_url", "by_group", "catalog", "children", "clock", "default_caller",
+                 "default_subscription", "deployments", "domains", "durations", "faults", "groups", "locks",
+                 "registrations", "resources", "scope_locks", "seed", "subscriptions", "unknown_as")
 
     def __init__(self, catalog: Catalog | None = None, clock: VirtualClock | WallClock | None = None,
                  seed: int = 0, unknown_as: str = "safe"):
@@ -123,13 +123,26 @@ class ArmState(DeploymentsMixin):
         self.resources: dict[str, Resource] = {}
         self.children: dict[str, dict[str, None]] = {}
         self.by_group: dict[str, dict[str, None]] = {}
-        self.operations: dict[str, Operation] = {}
+        self._operations: dict[str, Operation] = {}
+        self._unindexed: list[Operation] = []  # made since `operations` was last read (ids still numbers)
         # "{subscription}|{namespace}" lower-cased -> (namespace as registered, "Registered" | "Unregistered")
         self.registrations: dict[str, tuple[str, str]] = {}
         # (time, sequence, kind, ref): "op" events carry the Operation, others a deployment ref
         self._events: list[tuple[float, int, str, Any]] = []
         self._seq = 0
         self._init_deployments()
+
+    @property
+    def operations(self) -> dict[str, Operation]:
+        """Every operation by id. A write's operation is indexed when this is next read, and only then
+        is its id (a lazy GUID) written out: most are never looked up by id."""
+        pending = self._unindexed
+        if pending:
+            index = self._operations
+            for op in pending:
+                index[op.id] = op
+            pending.clear()
+        return self._operations
 
     # =========================================================================================
     # Time
@@ -179,7 +192,7 @@ class ArmState(DeploymentsMixin):
             if kind == "op" and ref.kind != "group_delete":  # the common case, inlined from _dispatch
                 if ref.status == IN_PROGRESS and ref.end == t:
                     error = ref.outcome
-                    self._finish(ref, t, FAILED if error else SUCCEEDED, error, direct=True)
+                    self._finish(ref, t, FAILED if error else SUCCEEDED, error, True)  # direct
             else:
                 self._dispatch(t, kind, ref)
 
@@ -195,7 +208,7 @@ class ArmState(DeploymentsMixin):
                     self._finish_group_delete(op, t)
                 else:
                     error = op.outcome
-                    self._finish(op, t, FAILED if error else SUCCEEDED, error, direct=True)
+                    self._finish(op, t, FAILED if error else SUCCEEDED, error, True)  # direct
         else:
             self._dispatch_deployment(t, kind, ref)
 
@@ -509,16 +522,17 @@ class ArmState(DeploymentsMixin):
 
     def _write(self, method: str, rid: ResourceId, body: Any, now: float, caller: str, corr: str | int,
                api_version: str | None, deployment: str | None = None, step: int | None = None,
-               view: bool = True, owned: bool = False) -> tuple[dict[str, Any] | None, Operation | None]:
+               view: bool = True, owned: bool = False, refs: list[str] | None = None
+               ) -> tuple[dict[str, Any] | None, Operation | None]:
         """The one path every mutation takes (API requests and deployment steps alike).
 
         `view=False` skips building the returned view (deployments do not need it); `owned=True`
-        says the body is a fresh dict nobody else holds (no defensive copy). `corr` may be a lazy
-        GUID (see `_lazy_guid`).
+        says the body is a fresh dict nobody else holds (no defensive copy); `refs`, the ids it
+        references when already known. `corr` may be a lazy GUID (see `_lazy_guid`).
         """
         tkey = rid.type_key
         try:
-            existing, new_body, shown, ex, sh, victims = self._admit(method, rid, body, tkey, owned, view)
+            existing, new_body, shown, ex, sh, victims = self._admit(method, rid, body, tkey, owned, view, refs)
         except ArmError as e:
             opname = f"{rid.type}/delete" if method == "DELETE" else f"{rid.type}/write"
             self._log_rejected(now, opname, rid.id, rid.subscription, rid.resource_group, caller,
@@ -527,10 +541,10 @@ class ArmState(DeploymentsMixin):
         deleting = method == "DELETE"
         if existing is None and deleting:
             return {}, None  # nothing to delete: 204
-        op_id = self._new_guid()
+        op_id = self._lazy_guid()
         if victims:
             for victim in victims:
-                self._supersede(victim, now, rid, method, op_id)
+                self._supersede(victim, now, rid, method, self.guid_text(op_id))
         if not deleting and (tkey == USER_ASSIGNED_IDENTITY_TYPE or "identity" in new_body):
             self._add_identity_ids(rid, tkey, new_body, shown, existing)
         # -- resource record
@@ -557,6 +571,7 @@ class ArmState(DeploymentsMixin):
         if tkey in SYNC_TYPES:
             opname = f"{rid.type}/delete" if deleting else f"{rid.type}/write"
             corr = self.guid_text(corr)
+            op_id = self.guid_text(op_id)
             self.activity.add(now, opname, "Started", None, caller, corr, display_id, rid.subscription,
                               rid.resource_group, op_id)
             self.activity.add(now, opname, SUCCEEDED, 200 if kind != "create" else 201, caller, corr, display_id,
@@ -583,7 +598,7 @@ class ArmState(DeploymentsMixin):
             locks.exclusive[k] = op
         if sh:
             locks.acquire_shared(op)
-        self.operations[op_id] = op
+        self._unindexed.append(op)
         heappush(self._events, (end, seq + 1, "op", op))
         self.activity.events.append(op)  # stands for its Started, Accepted and end events
         if deleting:
@@ -623,7 +638,8 @@ class ArmState(DeploymentsMixin):
             return props["principalId"], props["clientId"]
         return None
 
-    def _admit(self, method: str, rid: ResourceId, body: Any, tkey: str, owned: bool = False, view: bool = False):
+    def _admit(self, method: str, rid: ResourceId, body: Any, tkey: str, owned: bool = False, view: bool = False,
+               refs: list[str] | None = None):
         """Every check a write passes before it is accepted; raises the ArmError that rejects it.
 
         Returns (existing resource, new body, the view's draft (a PUT with `view`, see
@@ -694,7 +710,8 @@ class ArmState(DeploymentsMixin):
             if not victims:
                 raise self._conflict_error(rid, hit[0], hit[1], referenced)
         if method != "DELETE" and tkey.startswith("microsoft.network/"):
-            refs = referenced_ids(new_body)
+            if refs is None:
+                refs = referenced_ids(new_body)
             if refs:
                 own = {rid.key, *(a.lower() for a in ancestors(rid.id))}
                 for ref in refs:
