@@ -79,6 +79,7 @@ GROUP_DELETE_MIN_SECONDS = 5.0
 
 _GROUPS_TYPE = "Microsoft.Resources/resourceGroups"
 _GUID_STEP, _GUID_MASK = 0x9E3779B97F4B, 0xFFFFFFFFFFFF
+_GUID_INVERSE = pow(_GUID_STEP, -1, _GUID_MASK + 1)
 _DEPLOYMENTS_TYPE_KEY = "microsoft.resources/deployments"
 _LOCKS_TYPE_KEY = LOCK_TYPE.lower()
 _ROUTED_TYPE_KEYS = frozenset({"", _LOCKS_TYPE_KEY, _DEPLOYMENTS_TYPE_KEY})  # "": a group or subscription id
@@ -88,7 +89,7 @@ class ArmState(DeploymentsMixin):
     """All emulated state: subscriptions, groups, resources, locks, operations, deployments, events."""
 
     # Slots make every `self.x` on the hot paths a specialized slot read.
-    __slots__ = ("_events", "_fault_rng", "_guid_count", "_guid_prefix", "_guid_tail", "_id_rng",
+    __slots__ = ("_events", "_fault_rng", "_guid_prefix", "_guid_tail", "_id_rng",
                  "_known_subscriptions", "_operations", "_order_rng", "_rng", "_runs", "_seq", "_unindexed",
                  "activity", "base_url", "by_group", "catalog", "children", "clock", "default_caller",
                  "default_subscription", "deployments", "domains", "durations", "faults", "groups", "locks",
@@ -108,7 +109,6 @@ class ArmState(DeploymentsMixin):
         self._id_rng = random.Random(f"ids:{seed}")
         h = f"{self._id_rng.getrandbits(128):032x}"
         self._guid_prefix = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-"
-        self._guid_count = 0
         self._guid_tail = 0
         self._order_rng = random.Random(f"order:{seed}")  # start order of steps ready together
         self.domains = DomainResolver(self.catalog, unknown_as)
@@ -218,19 +218,21 @@ class ArmState(DeploymentsMixin):
     def _new_guid(self) -> str:
         """A GUID: a per-state prefix drawn from the seed, then a bijective scramble of a counter
         (unique, deterministic, and cheap: operations are made by the hundred thousand)."""
-        self._guid_count += 1
         self._guid_tail = tail = (self._guid_tail + _GUID_STEP) & _GUID_MASK  # == count * step, masked
         return self._guid_prefix + "%012x" % tail  # noqa: UP031 (the fastest way to format it)
 
+    @property
+    def _guid_count(self) -> int:
+        """How many GUIDs were made (the step is odd, so the counter is the tail times its inverse)."""
+        return (self._guid_tail * _GUID_INVERSE) & _GUID_MASK
+
     def _restore_guids(self, count: int) -> None:
         """Continue the GUID sequence after `count` GUIDs (loading saved state)."""
-        self._guid_count = count
         self._guid_tail = (count * _GUID_STEP) & _GUID_MASK
 
     def _lazy_guid(self) -> int:
         """The next GUID as the number its text is made of (`guid_text` makes the text): what a
         correlation id starts as, since most are never read."""
-        self._guid_count += 1
         self._guid_tail = tail = (self._guid_tail + _GUID_STEP) & _GUID_MASK
         return tail
 
@@ -541,7 +543,7 @@ class ArmState(DeploymentsMixin):
         deleting = method == "DELETE"
         if existing is None and deleting:
             return {}, None  # nothing to delete: 204
-        op_id = self._lazy_guid()
+        op_id = self._guid_tail = (self._guid_tail + _GUID_STEP) & _GUID_MASK  # _lazy_guid(), inlined
         if victims:
             for victim in victims:
                 self._supersede(victim, now, rid, method, self.guid_text(op_id))
