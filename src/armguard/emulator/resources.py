@@ -268,16 +268,12 @@ def add_identity_ids(type_key: str, body: dict[str, Any], previous: dict[str, An
         if not isinstance(props, dict):
             props = body["properties"] = {}
         old = previous.get("properties") if previous is not None else None
-        if isinstance(old, dict):
-            props["tenantId"] = tenant
-            props["principalId"] = old.get("principalId") or new_guid()
-            props["clientId"] = old.get("clientId") or new_guid()
-        else:
-            props["tenantId"] = tenant
-            props["principalId"] = new_guid()
-            props["clientId"] = new_guid()
+        old = old if isinstance(old, dict) else {}
+        props["tenantId"] = tenant
+        props["principalId"] = old.get("principalId") or new_guid()
+        props["clientId"] = old.get("clientId") or new_guid()
     identity = body.get("identity")
-    if identity is None or not isinstance(identity, dict):
+    if not isinstance(identity, dict):
         return
     old_identity = previous.get("identity") if previous is not None else None
     old_identity = old_identity if isinstance(old_identity, dict) else {}
