@@ -63,6 +63,18 @@ def test_guid_sequence_continues_after_loading():
     assert (op.correlation_id, op.id) == (guid(loaded, count + 1), guid(loaded, count + 2))
 
 
+def test_operations_are_indexed_by_the_ids_they_were_given_even_when_nobody_read_them():
+    state = fresh()
+    count = state._guid_count
+    made = [state.put_resource(f"{NET}/networkSecurityGroups/n{i}", {"location": "westeurope"})[1] for i in range(3)]
+    expected = [guid(state, count + 2 * i + 2) for i in range(3)]  # each write draws a correlation id first
+    assert list(state.operations)[-3:] == expected
+    assert [state.operations[i] for i in expected] == made
+    assert [op.id for op in made] == expected
+    _, later = state.put_resource(f"{NET}/networkSecurityGroups/n3", {"location": "westeurope"})
+    assert state.operation(guid(state, count + 8)) is later
+
+
 TRICKY_IDS = [
     f"{NET}/virtualHubs/hub/bgpConnections/p1",
     f"{NET}/virtualHubs/HUB/bgpConnections/P1/",

@@ -84,3 +84,28 @@ def test_provider_registrations_survive_a_round_trip():
     with pytest.raises(ArmError) as bad:
         loaded.get_provider(SUB, "no namespace")
     assert (bad.value.status, bad.value.code) == (404, "InvalidResourceNamespace")
+
+
+def test_a_deployment_saved_mid_run_resumes_with_its_steps_tied_to_their_operations():
+    s = ArmState(seed=5)
+    s.put_resource_group(SUB, "rg", {"location": "westeurope"})
+    s.inject(Fault("fail", pattern="*/routeTables/bad", code="InternalServerError", message="boom"))
+    template = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+                "contentVersion": "1.0.0.0",
+                "resources": [{"type": "Microsoft.Network/routeTables", "apiVersion": "2024-05-01", "name": name,
+                               "location": "westeurope", "properties": {}} for name in ("good", "bad")]}
+    s.put_deployment(RG, "d", {"properties": {"mode": "Incremental", "template": template}})
+    s.run_until_idle(max_time=s.clock.now() + 1)  # both PUTs accepted, neither finished
+    running = {op.resource_id.rsplit("/", 1)[-1]: op for op in s.operations.values() if op.kind == "write"}
+    assert {op.status for op in running.values()} == {"InProgress"}
+
+    loaded = ArmState.from_json(json.loads(json.dumps(s.to_json())))
+    for state in (s, loaded):
+        state.run_until_idle()
+        ops = {o["properties"]["targetResource"]["resourceName"]: o["properties"]
+               for o in state.list_deployment_operations(RG, "d")}
+        assert ops["good"]["provisioningState"] == "Succeeded"
+        assert ops["bad"]["statusMessage"]["status"] == "Failed"  # read from the step's operation
+        assert state.get_deployment(RG, "d")["properties"]["provisioningState"] == "Failed"
+        assert state.operation(running["bad"].id).status == "Failed"
+    assert json.dumps(s.to_json(), sort_keys=True) == json.dumps(loaded.to_json(), sort_keys=True)
