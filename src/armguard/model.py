@@ -137,6 +137,12 @@ class Node(_DeferredFields):
         self._properties = value
 
     @property
+    def module_readable(self) -> bool:
+        """For a module: whether its graph is loaded or can be (a registry module is known by its
+        types only), without loading it."""
+        return self.module_loader is not None or self._module is not None
+
+    @property
     def module(self) -> DeploymentGraph | None:
         """For a module: the graph of what it deploys (None when it cannot be resolved)."""
         if self.module_loader is not None:

@@ -168,7 +168,15 @@ def test_symbolic_loops_and_user_functions():
 
 def test_symbolic_condition_from_definitions_default(symbolic):
     assert symbolic.node("lock").condition is False
-    assert symbolic.parameters["tags"] is None
+
+
+def test_a_nullable_parameter_left_out_is_null_when_deploying_and_unknown_when_linting(symbolic):
+    # Linting a module, it is whatever the callers pass (a module may dereference it unguarded, as
+    # AVM's disk-encryption-set does with customerManagedKey); deploying without it, it is null.
+    assert isinstance(symbolic.parameters["tags"], Unknown)
+    deploying = load_graph(str(FIXTURES / "symbolic.json"), {"zone": {"name": "corp.local", "links": []}},
+                           strict=True)
+    assert deploying.parameters["tags"] is None
 
 
 # -- loops and conditions in detail ------------------------------------------------------------
@@ -310,7 +318,7 @@ def test_wrong_argument_types_name_the_json_path(tmp_path):
 
 def test_errors_that_depend_on_parameters_are_diagnostics_unless_strict(tmp_path):
     t = template(resource("b", properties={"bad": "[split(parameters('id'), '/')]"}),
-                 parameters={"id": {"type": "string", "nullable": True}})
+                 parameters={"id": {"type": "string", "nullable": True, "defaultValue": None}})
     path = write(tmp_path, t)
     graph = load_graph(path)
     assert isinstance(graph.nodes[0].properties["bad"], Unknown)

@@ -250,3 +250,34 @@ def test_unreadable_module_is_an_error_not_an_exception(tmp_path):
     g = load_graph(main)
     assert g.node("m").unresolved and "binary" in g.node("m").unresolved
     assert len(g.errors) == 1 and g.errors[0].line == 1
+
+
+def test_a_nullable_parameter_a_module_call_leaves_out_is_null_and_the_files_own_is_unknown(tmp_path):
+    # The call site passes all a module gets; the file's own parameters are whatever its callers pass.
+    child = """\
+param names string[]?
+resource ids 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = [for n in (names ?? []): {
+  name: n
+  location: 'westeurope'
+}]
+"""
+    write(tmp_path / "child.bicep", child)
+    write(tmp_path / "json-child.json", """{
+  "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+  "contentVersion": "1.0.0.0",
+  "parameters": {"names": {"type": "array", "nullable": true}},
+  "resources": [{"type": "Microsoft.ManagedIdentity/userAssignedIdentities", "apiVersion": "2023-01-31",
+                 "name": "[coalesce(parameters('names'), createArray())[copyIndex()]]", "location": "westeurope",
+                 "copy": {"name": "ids", "count": "[length(coalesce(parameters('names'), createArray()))]"}}]
+}""")
+    main = write(tmp_path / "main.bicep", """\
+module none 'child.bicep' = {
+  name: 'none'
+}
+module json 'json-child.json' = {
+  name: 'json'
+}
+""")
+    graph = load_graph(main)
+    assert [graph.node(m).module.node("ids").loop.count for m in ("none", "json")] == [0, 0]
+    assert load_graph(tmp_path / "child.bicep").node("ids").loop.count is None

@@ -98,6 +98,20 @@ def test_equality_with_different_literals_is_mutually_exclusive(tmp_path):
     assert ag102(result) == {}
 
 
+def test_equality_and_its_negation_are_mutually_exclusive(tmp_path):
+    result = lint(tmp_path, HEAD + subnet("s1", "env != 'dev'") + subnet("s2", "env == 'dev'")
+                  + subnet("s3", "other == null", extra="  dependsOn: [s1, s2]\n")
+                  + subnet("s4", "null != other", extra="  dependsOn: [s1, s2]\n"))
+    assert ag102(result) == {}
+
+
+def test_two_inequalities_or_mixed_case_rules_are_not_exclusive(tmp_path):
+    result = lint(tmp_path, HEAD + subnet("s1", "env != 'dev'") + subnet("s2", "env != 'prod'")
+                  + subnet("s3", "env =~ 'dev'", extra="  dependsOn: [s1, s2]\n")
+                  + subnet("s4", "env != 'DEV'", extra="  dependsOn: [s1, s2]\n"))
+    assert sorted(ag102(result)) == ["s2", "s4"]
+
+
 def test_unrelated_conditions_are_not_exclusive(tmp_path):
     result = lint(tmp_path, HEAD + subnet("s1", "c") + subnet("s2", "other"))
     assert "s2" in ag102(result)

@@ -245,3 +245,73 @@ def test_bicep_and_equivalent_arm_json_give_the_same_findings(tmp_path):
     from_arm = summary(lint(arm))
     assert from_bicep == from_arm
     assert {r for r, *_ in from_arm} == {"AG101", "AG102", "AG201"}
+
+
+# ------------------------------------------------ loops inside nested inline templates
+
+def wrapper(name: str, resources: list[dict]) -> dict:
+    """A nested deployment whose inline template deploys `resources` (inner scope, no parameters)."""
+    return {"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": name,
+            "properties": {"mode": "Incremental", "expressionEvaluationOptions": {"scope": "inner"},
+                           "template": {"$schema": SCHEMA, "contentVersion": "1.0.0.0", "resources": resources}}}
+
+
+def parallel_peers(hub: str, count: int = 3) -> dict:
+    return {"type": "Microsoft.Network/virtualHubs/bgpConnections", "apiVersion": "2024-05-01",
+            "name": f"[format('{hub}/p{{0}}', copyIndex())]", "copy": {"name": "peers", "count": count},
+            "properties": {"peerAsn": 65001, "peerIp": "10.0.0.4"}}
+
+
+def test_loops_inside_nested_inline_templates_are_checked_where_they_are_written(tmp_path):
+    # A compiled Bicep file holds every module this way: the loop that fails the deployment is two
+    # nested deployments deep, and the finding points at it in this file.
+    safe_serial = {"type": "Microsoft.Network/networkSecurityGroups", "apiVersion": "2024-05-01",
+                   "name": "[format('nsg{0}', copyIndex())]", "location": "westeurope",
+                   "copy": {"name": "nsgs", "count": 2, "mode": "serial", "batchSize": 1}}
+    hygiene = {**wrapper("[format('{0}-n{1}', uniqueString(resourceGroup().id), copyIndex())]", []),
+               "copy": {"name": "named", "count": 2}}  # not unique per parent deployment: info
+    same_name = {**wrapper("same", []), "copy": {"name": "clash", "count": 2}}  # DeploymentActive: error
+    path = write_template(tmp_path, [wrapper("outer", [wrapper("inner", [parallel_peers("hub-1"), safe_serial]),
+                                                       hygiene, same_name])])
+    result = lint(path)
+    lines = path.read_text().splitlines()
+    # Inside nested templates only what fails the deployment: no AG201 (cost) nor info AG301 (naming).
+    assert sorted((f.rule, f.level, f.symbol) for f in result.findings) == [
+        ("AG101", "warning", "peers"), ("AG301", "error", "clash")]
+    f = {f.rule: f for f in result.findings}["AG101"]
+    assert f.domain == "Microsoft.Network/virtualHubs 'hub-1'"
+    assert lines[f.line - 1][f.column - 1] == "{" and "bgpConnections" in lines[f.line]
+
+    assert fix(path) == 1  # the AG301 error has no JSON fix and stays
+    data = json.loads(path.read_text())
+    inner = data["resources"][0]["properties"]["template"]["resources"][0]["properties"]["template"]
+    assert inner["resources"][0]["copy"] == {"name": "peers", "count": 3, "mode": "serial", "batchSize": 1}
+    assert [f.rule for f in lint(path).findings] == ["AG301"]
+
+
+def test_a_nested_template_deployed_twice_reports_each_copy_once(tmp_path):
+    path = write_template(tmp_path, [wrapper("a", [parallel_peers("hub-1")]), wrapper("b", [parallel_peers("hub-2")])])
+    found = sorted((f.rule, f.domain, f.line) for f in lint(path).findings)
+    assert [(r, d) for r, d, _ in found] == [("AG101", "Microsoft.Network/virtualHubs 'hub-1'"),
+                                            ("AG101", "Microsoft.Network/virtualHubs 'hub-2'")]
+    assert len({line for _, _, line in found}) == 2
+
+
+def peers_over(param: str) -> dict:
+    return {"type": "Microsoft.Network/virtualHubs/bgpConnections", "apiVersion": "2024-05-01",
+            "name": f"[format('hub-1/{{0}}', coalesce(parameters('{param}'), createArray())[copyIndex()])]",
+            "copy": {"name": "peers", "count": f"[length(coalesce(parameters('{param}'), createArray()))]"},
+            "properties": {"peerAsn": 65001, "peerIp": "10.0.0.4"}}
+
+
+def test_a_nullable_parameter_is_what_callers_pass_but_a_nested_call_site_passes_all_there_is(tmp_path):
+    nullable = {"peerNames": {"type": "array", "nullable": True}}
+    # The file's own nullable parameter: callers may pass any list, so the loop may collide.
+    top = write_template(tmp_path, [peers_over("peerNames")], name="top.json", parameters=nullable)
+    assert [f.rule for f in lint(top).findings] == ["AG101"]
+    # A nested deployment whose call site leaves it out deploys no peer at all.
+    nested = wrapper("peering", [peers_over("peerNames")])
+    nested["properties"]["template"]["parameters"] = nullable
+    assert lint(write_template(tmp_path, [nested], name="nested.json")).findings == []
+    nested["properties"]["parameters"] = {"peerNames": {"value": ["a", "b"]}}
+    assert [f.rule for f in lint(write_template(tmp_path, [nested], name="given.json")).findings] == ["AG101"]

@@ -63,16 +63,17 @@ class _Options:
 
 def build_graph(template: Template, supplied: Mapping[str, Any] | None = None, *, strict: bool = False,
                 link_loader: LinkLoader | None = None, supplied_from: str | None = None,
-                context: Mapping[str, Any] | None = None) -> DeploymentGraph:
+                context: Mapping[str, Any] | None = None, called: bool = False) -> DeploymentGraph:
     """The deployment graph of a template given parameter values (missing ones become Unknown).
 
     `strict` makes a required parameter without a value an error (a deployment needs them all);
     `link_loader` loads `templateLink.relativePath` templates; `supplied_from` names the file the
     values come from, for messages; `context` gives EvalContext scope values (`resource_group`,
-    `subscription`, `deployment`, ...) where the deployment goes, when known.
+    `subscription`, `deployment`, ...) where the deployment goes, when known. `called`: the
+    template is a module and `supplied` is its call site's, all it gets.
     """
     options = _Options(strict, link_loader, (template.path,), 0)
-    builder = _Builder(template, options, deployment=None, lenient=False)
+    builder = _Builder(template, options, deployment=None, lenient=False, called=called)
     return builder.build(supplied or {}, None, supplied_from=supplied_from, context=offline_context(context))
 
 
@@ -109,10 +110,12 @@ class _Resource:
 class _Builder(DeploymentModules):
     """Builds the graph of one template (the file's, a nested one or a linked one)."""
 
-    def __init__(self, template: Template, options: _Options, *, deployment: str | None, lenient: bool):
+    def __init__(self, template: Template, options: _Options, *, deployment: str | None, lenient: bool,
+                 called: bool = False):
         self.t = template
         self.options = options
         self.deployment = deployment
+        self.called = called or deployment is not None  # parameters come from a call site, all of them
         self.lenient = lenient
         self.graph = DeploymentGraph(path=template.path, language="arm", target_scope=template.target_scope)
         self.ctx = EvalContext()  # replaced in build()
@@ -160,7 +163,7 @@ class _Builder(DeploymentModules):
 
         values = resolve_parameters(t.parameters, t.definitions, supplied, evaluate_default,
                                     strict=self.options.strict and not self.lenient, fail=self._fail,
-                                    section=section)
+                                    section=section, complete=self.called)
         self.ctx = EvalContext(parameters=values, variables=t.variables, functions=t.functions,
                                scope=t.target_scope, **context)
         try:

@@ -15,13 +15,15 @@ from armguard.source import SourceFile
 
 
 def load_graph(path: str, params: str | Mapping[str, Any] | None = None, *, strict: bool = False,
-               overrides: Iterable[str] = (), context: Mapping[str, Any] | None = None) -> DeploymentGraph:
+               overrides: Iterable[str] = (), context: Mapping[str, Any] | None = None,
+               called: bool = False) -> DeploymentGraph:
     """Load an ARM template file into a DeploymentGraph.
 
     `params` is a deploymentParameters file path or a mapping of parameter values; `overrides`
     are `name=value` strings applied on top (coerced to the declared types). Parameters without a
     value stay Unknown unless `strict`, which a deployment needs, makes them an error. `context`
     holds EvalContext scope values (`resource_group`, `subscription`, ...) when the target is known.
+    `called`: the template is a Bicep module's, and `params` its call site's values.
     """
     template = load_template_file(path)
     supplied: dict[str, Any] = {}
@@ -33,7 +35,7 @@ def load_graph(path: str, params: str | Mapping[str, Any] | None = None, *, stri
         supplied = dict(params)
     supplied.update(parse_overrides(overrides))
     return build_graph(template, supplied, strict=strict, link_loader=_load_linked, supplied_from=supplied_from,
-                       context=context)
+                       context=context, called=called)
 
 
 def load_template_file(path: str | Path) -> Template:

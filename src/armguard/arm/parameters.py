@@ -1,8 +1,10 @@
 """Parameter values: deploymentParameters files, `name=value` overrides, declarations and checks.
 
 A parameter's value is, in order: the value supplied by the caller, its `defaultValue` (possibly an
-expression), null when it is `nullable`, else an Unknown depending on "param:<name>" (an error
-only in strict mode, which a real deployment needs).
+expression), else an Unknown depending on "param:<name>". In strict mode, which a real deployment
+needs, a `nullable` one left out is null and a required one left out is an error. (Linting a
+template, a nullable parameter is whatever its callers pass, as in the Bicep front end; a nested
+deployment's call site passes all there is, so there a nullable one left out is null.)
 """
 
 from __future__ import annotations
@@ -260,25 +262,27 @@ def resolve_parameters(
     strict: bool,
     fail: Callable[[str, JsonPath], ArmguardError],
     section: JsonPath = ("parameters",),
+    complete: bool = False,
 ) -> ParameterValues:
     """The value of every declared parameter, checked against its declaration.
 
     `supplied` values that are text are coerced to the declared type (command-line overrides).
     `evaluate_default(name, raw)` evaluates a defaultValue (it may call back into the result).
     `fail(message, json_path)` builds the error raised for a bad value; `section` is the JSON path
-    of the declarations.
+    of the declarations. `complete`: `supplied` is everything the template gets (a nested
+    deployment's call site), so a nullable parameter left out is null, as in strict mode.
     """
     given = {k.lower(): (k, v) for k, v in supplied.items()}
     resolvers: dict[str, Callable[[], Any]] = {}
     for name, decl in declarations.items():
         where = (*section, name)
         hit = given.get(name.lower())
-        resolvers[name] = _resolver(name, decl, definitions, hit, evaluate_default, strict, fail, where)
+        resolvers[name] = _resolver(name, decl, definitions, hit, evaluate_default, strict, complete, fail, where)
     return ParameterValues(resolvers, lambda message, name: fail(message, (*section, name)))
 
 
 def _resolver(name: str, decl: Mapping[str, Any], definitions: Mapping[str, Any], hit: tuple[str, Any] | None,
-              evaluate_default: Callable[[str, Any], Any], strict: bool,
+              evaluate_default: Callable[[str, Any], Any], strict: bool, complete: bool,
               fail: Callable[[str, JsonPath], ArmguardError], where: JsonPath) -> Callable[[], Any]:
     def resolve() -> Any:
         info = resolve_type(decl, definitions)
@@ -299,7 +303,7 @@ def _resolver(name: str, decl: Mapping[str, Any], definitions: Mapping[str, Any]
             if problem:
                 raise fail(f"default value: {problem}", (*where, "defaultValue"))
             return value
-        if info.get("nullable") is True:
+        if (strict or complete) and info.get("nullable") is True:
             return None
         if strict:
             raise fail(f"missing a value for required parameter '{name}'", where)

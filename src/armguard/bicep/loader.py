@@ -170,6 +170,7 @@ class _Loader:
     def graph(self, path: Path, params: dict[str, Any] | None, stack: tuple[Path, ...]) -> DeploymentGraph:
         source, program = self.parse(path)
         model = SemanticModel(program, source, params)
+        model.called = bool(stack)  # a module: its call site passes all it gets
         model.file_loader = _load_file_function
         graph = DeploymentGraph(str(path), "bicep", model.target_scope, syntax=model)
         graph.errors.extend(model.diagnostics)
@@ -488,7 +489,7 @@ _ABSOLUTE: dict[str, Path] = {}
 def _load_arm_module(path: Path, values: dict[str, Any]) -> DeploymentGraph:
     from armguard.arm import loader as arm_loader
 
-    return arm_loader.load_graph(str(path), _plain(values))
+    return arm_loader.load_graph(str(path), _plain(values), called=True)
 
 
 def _without(body: s.ObjectExpr, keys: tuple[str, ...]) -> s.ObjectExpr:

@@ -121,6 +121,8 @@ class SemanticModel:
         # False while linting (a parameter left out is unknown); True when a deployment runs it
         # (a nullable one left out is null).
         self.deploying = False
+        # True for a module: `param_values` are its call site's, all it gets (a nullable one left out is null).
+        self.called = False
         self._param_cache: dict[str, Any] = {}
         self.file_loader = None  # set by the loader: reads files for load*Content functions
         core = program.analysis.get("semantic")
@@ -184,7 +186,7 @@ class SemanticModel:
             decl = self.params.get(name)
             if decl is not None and decl.default is not None:
                 value = self.evaluator.eval(decl.default, {})
-            elif self.deploying and decl is not None and self._nullable(decl.type):
+            elif (self.deploying or self.called) and decl is not None and self._nullable(decl.type):
                 value = None  # `param x T?` left out: null when the deployment runs
             else:
                 value = Unknown(name, {f"param:{name}"})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ class LintContext:
     catalog: Catalog
     source: SourceFile | None
     levels: dict[str, str] = field(default_factory=dict)
+    nested: bool = False  # the graph of a nested deployment inside the file (its parameters are its call site's)
 
     @property
     def path(self) -> str:
@@ -67,27 +68,34 @@ class Write:
     key: DomainKey
 
 
-def serial_writes(ctx: LintContext, node: Node, depth: int = 0) -> Iterator[Write]:
+def serial_writes(ctx: LintContext, node: Node) -> Iterator[Write]:
     """Every write into a serial lock domain that deploying `node` makes."""
-    yield from _writes(ctx, node, node, depth)
+    for inner, _ in deployed_resources(ctx, node, lambda t: ctx.entry(t).serial == "serial"):
+        entry = ctx.entry(inner.type)
+        for key in domain_keys(inner, entry):
+            yield Write(node, inner, entry, key)
 
 
-def _writes(ctx: LintContext, outer: Node, node: Node, depth: int) -> Iterator[Write]:
-    # The condition is evaluated last: only where a serial write depends on it.
+def deployed_resources(ctx: LintContext, node: Node, wanted: Callable[[str], bool] | None = None,
+                       modules: tuple[Node, ...] = ()) -> Iterator[tuple[Node, tuple[Node, ...]]]:
+    """The resource declarations that deploying `node` writes (itself, or through the module it
+    deploys, recursively), each with the module declarations it is reached through, of the types
+    `wanted` accepts (None: all). A module none of whose declared types is wanted is not
+    evaluated; a condition is evaluated only for a wanted type."""
+    depth = len(modules)
     if node.existing or depth > 16:
         return
+    if node.loop is not None and node.loop.count == 0 and (depth > 0 or ctx.nested):
+        return  # a loop over nothing, where the call site says so (the file's own are over its defaults)
     if node.kind == "module":
-        if node.module_types and not any(ctx.entry(t).serial == "serial" for t in node.module_types):
-            return  # nothing it declares is serial: no need to evaluate the module
+        if wanted is not None and node.module_types and not any(wanted(t) for t in node.module_types):
+            return
         if node.condition is not False and node.module is not None:
             for inner in node.module.nodes:
-                yield from _writes(ctx, outer, inner, depth + 1)
+                yield from deployed_resources(ctx, inner, wanted, (*modules, node))
         return
-    entry = ctx.entry(node.type)
-    if entry.serial != "serial" or node.condition is False:
-        return
-    for key in domain_keys(node, entry):
-        yield Write(outer, node, entry, key)
+    if (wanted is None or wanted(node.type)) and node.condition is not False:
+        yield node, modules
 
 
 def deployed_types(node: Node) -> list[str]:

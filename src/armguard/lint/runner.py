@@ -16,6 +16,7 @@ from armguard.lint.context import LintContext
 from armguard.lint.discovery import Missing, iter_templates
 from armguard.lint.findings import Finding
 from armguard.lint.rules import all_rules
+from armguard.model import DeploymentGraph
 from armguard.source import SourceFile
 
 _PARALLEL_THRESHOLD = 8
@@ -91,24 +92,46 @@ def lint_file(path: str) -> FileResult:
             catalog = _catalog_for(config)
         except ArmguardError as e:
             raise ArmguardError(f"catalog in config: {e.message}", path=config.path) from None
-        ctx = LintContext(graph, catalog, source, config.levels)
         findings: list[Finding] = []
-        for rule in all_rules():
-            level = config.levels.get(rule.id, rule.level)
-            if level == "off":
-                continue
-            for f in rule.check(ctx):
-                if f.path != path:
+        seen: set[tuple[str, int, int]] = set()
+        for part in (graph, *inline_graphs(graph)):
+            ctx = LintContext(part, catalog, source, config.levels, nested=part is not graph)
+            for rule in all_rules():
+                level = config.levels.get(rule.id, rule.level)
+                if level == "off":
                     continue
-                if rule.id in config.levels:
-                    f.level = level  # type: ignore[assignment]
-                findings.append(f)
+                for f in rule.check(ctx):
+                    if f.path != path or (f.rule, f.line, f.column) in seen:
+                        continue
+                    if rule.id in config.levels:
+                        f.level = level  # type: ignore[assignment]
+                    if part is not graph and f.level == "info":
+                        continue
+                    seen.add((f.rule, f.line, f.column))
+                    findings.append(f)
         result.findings = sorted(_unsuppressed(findings, graph, source), key=lambda f: f.sort_key())
     except ArmguardError as e:
         result.errors.append(FileError(e.path or path, e.line or 1, e.column or 1, e.message))
     except RecursionError:
         result.errors.append(FileError(path, 1, 1, "template nested too deeply to analyse"))
     return result
+
+
+def inline_graphs(graph: DeploymentGraph, depth: int = 0) -> Iterator[DeploymentGraph]:
+    """The graphs of the nested deployments whose templates are written inside this file (ARM
+    JSON `properties.template`; a compiled Bicep file holds every local and registry module this
+    way), outermost first. Their loops and siblings are this file's and get the same rules, but
+    only findings that predict a failure (warning, error) are kept there: info findings (cost,
+    naming hygiene) inside what are mostly modules written elsewhere would be noise."""
+    if graph.language != "arm" or depth > 32:
+        return
+    for node in graph.nodes:
+        if node.kind != "module" or node.existing:
+            continue
+        nested = node.module
+        if nested is not None and nested.path == graph.path:
+            yield nested
+            yield from inline_graphs(nested, depth + 1)
 
 
 def _load_with_source(path: str):  # type: ignore[no-untyped-def]

@@ -22,6 +22,7 @@ def all_rules() -> list[Rule]:
     from armguard.lint.rules import (
         ag101_serial_loop,
         ag102_unordered_writers,
+        ag103_parent_and_child,
         ag201_over_serialized,
         ag202_undocumented_batch,
         ag301_module_name,
@@ -30,6 +31,7 @@ def all_rules() -> list[Rule]:
     return [
         ag101_serial_loop.RULE,
         ag102_unordered_writers.RULE,
+        ag103_parent_and_child.RULE,
         ag201_over_serialized.RULE,
         ag202_undocumented_batch.RULE,
         ag301_module_name.RULE,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from armguard.lint.domains import DomainKey, domain_keys
 from armguard.lint.findings import Finding, Level
 from armguard.lint.fixes import depends_on_fix
 from armguard.model import DeploymentGraph, Node
+from armguard.values import Unknown
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,8 @@ class UnorderedWritersRule:
                             Write(w.node, w.inner, w.entry, key))
                     continue
                 groups.setdefault(_key_text(w), []).append(w)
-        order = _Ordering(ctx.graph)
-        plan = _Ordering(ctx.graph)  # the graph as the fixes leave it: targets chain onto earlier fixes
+        order = Ordering(ctx.graph)
+        plan = Ordering(ctx.graph)  # the graph as the fixes leave it: targets chain onto earlier fixes
         reported: set[str] = set()  # one finding per declaration, for its first shared domain
         for writes in groups.values():
             members: dict[str, Write] = {}
@@ -74,9 +76,11 @@ class UnorderedWritersRule:
 
 
 def mutually_exclusive(ctx: LintContext, a: Node, b: Node) -> bool:
-    """Whether the two declarations' conditions can never both be true: `c` and `!c`, or
-    `x == 'a'` and `x == 'b'` (Bicep)."""
+    """Whether the two declarations' conditions can never both be true: `c` and `!c`, `x == 'a'`
+    and `x == 'b'`, or `x == 'a'` and `x != 'a'` (Bicep; the literal may be null)."""
     model = ctx.bicep
+    if model is None and isinstance(a.condition, Unknown) and isinstance(b.condition, Unknown):
+        return _exclusive_arm(a.condition.text, b.condition.text)
     if model is None or ctx.source is None:
         return False
     da, db = model.declarations.get(a.symbol), model.declarations.get(b.symbol)
@@ -88,7 +92,7 @@ def mutually_exclusive(ctx: LintContext, a: Node, b: Node) -> bool:
         if isinstance(x, s.Unary) and x.op == "!" and _same(text, _strip(x.operand), y):
             return True
     ea, eb = _equality(text, ca), _equality(text, cb)
-    return ea is not None and eb is not None and _different(ea, eb)
+    return ea is not None and eb is not None and _exclusive(ea, eb)
 
 
 def _strip(e: s.Node) -> s.Node:
@@ -101,25 +105,51 @@ def _same(text: str, x: s.Node, y: s.Node) -> bool:
     return "".join(text[x.start:x.end].split()) == "".join(text[y.start:y.end].split())
 
 
-def _equality(text: str, e: s.Node) -> tuple[str, object, bool] | None:
-    """(subject text, literal value, case-insensitive) of `subject == literal` or `literal =~ subject`."""
-    if not isinstance(e, s.Binary) or e.op not in ("==", "=~"):
+_COMPARISONS = {"==": (False, False), "=~": (True, False), "!=": (False, True), "!~": (True, True)}
+
+
+def _equality(text: str, e: s.Node) -> tuple[str, object, bool, bool] | None:
+    """(subject text, literal value, case-insensitive, negated) of `subject == literal` (or `=~`,
+    `!=`, `!~`, either way round)."""
+    if not isinstance(e, s.Binary) or e.op not in _COMPARISONS:
         return None
+    insensitive, negated = _COMPARISONS[e.op]
     for subject, lit in ((e.left, e.right), (e.right, e.left)):
         lit = _strip(lit)
+        if isinstance(lit, s.NullLiteral):
+            return "".join(text[subject.start:subject.end].split()), None, insensitive, negated
         if isinstance(lit, (s.IntLiteral, s.BoolLiteral)) or (isinstance(lit, s.StringLiteral) and lit.is_plain):
-            return "".join(text[subject.start:subject.end].split()), lit.value, e.op == "=~"
+            return "".join(text[subject.start:subject.end].split()), lit.value, insensitive, negated
     return None
 
 
-def _different(a: tuple[str, object, bool], b: tuple[str, object, bool]) -> bool:
-    """Whether one subject can never equal both literals."""
+def _exclusive(a: tuple[str, object, bool, bool], b: tuple[str, object, bool, bool]) -> bool:
+    """Whether one subject can never satisfy both comparisons."""
     if a[0] != b[0]:
         return False
     va, vb = a[1], b[1]
+    if a[3] and b[3]:
+        return False  # two inequalities can both hold
+    if a[3] or b[3]:  # x == v and x != v, compared alike
+        if a[2] != b[2]:
+            return False
+        return (va.lower() == vb.lower()) if a[2] and isinstance(va, str) and isinstance(vb, str) else va == vb
     if (a[2] or b[2]) and isinstance(va, str) and isinstance(vb, str):
         return va.lower() != vb.lower()
     return va != vb
+
+
+_ARM_EQUALS = re.compile(r"equals\((.+), ('(?:[^']|'')*'|-?\d+|true|false|null\(\))\)", re.S)
+
+
+def _exclusive_arm(a: str, b: str) -> bool:
+    """The same for ARM JSON conditions (expression texts): `not(c)` and `c`, or `equals(x, 'a')`
+    and `equals(x, 'b')`."""
+    a, b = " ".join(a.split()), " ".join(b.split())
+    if a == f"not({b})" or b == f"not({a})":
+        return True
+    ea, eb = _ARM_EQUALS.fullmatch(a), _ARM_EQUALS.fullmatch(b)
+    return bool(ea and eb and ea.group(1) == eb.group(1) and ea.group(2) != eb.group(2))
 
 
 def _iteration_keys(node: Node, w: Write) -> list[DomainKey]:
@@ -139,33 +169,35 @@ def _key_text(w: Write) -> str:
     return repr((w.key.owner_type.lower(), w.key.identity))
 
 
-class _Ordering:
-    """Whether one declaration is (transitively) ordered before or after another. The edges are
-    read when first needed: most files have no two writers of one domain to order."""
+class Ordering:
+    """Whether one declaration is (transitively) ordered before or after another. A declaration's
+    edges are read when a walk first reaches it: working out dependencies costs an evaluation, and
+    most declarations are never asked about."""
 
     def __init__(self, graph: DeploymentGraph):
-        self.graph = graph
-        self._deps: dict[str, set[str]] | None = None
+        self.nodes = {n.symbol: n for n in graph.nodes}
+        self._deps: dict[str, set[str]] = {}
         self._reach: dict[str, set[str]] = {}
 
-    @property
-    def deps(self) -> dict[str, set[str]]:
-        if self._deps is None:
-            self._deps = {n.symbol: set(n.depends_on()) for n in self.graph.nodes}
-        return self._deps
+    def deps(self, symbol: str) -> set[str]:
+        found = self._deps.get(symbol)
+        if found is None:
+            node = self.nodes.get(symbol)
+            found = self._deps[symbol] = set(node.depends_on()) if node is not None else set()
+        return found
 
     def reach(self, symbol: str) -> set[str]:
         found = self._reach.get(symbol)
         if found is not None:
             return found
         seen: set[str] = set()
-        stack = list(self.deps.get(symbol, ()))
+        stack = list(self.deps(symbol))
         while stack:
             s = stack.pop()
             if s in seen:
                 continue
             seen.add(s)
-            stack.extend(self.deps.get(s, ()))
+            stack.extend(self.deps(s))
         self._reach[symbol] = seen
         return seen
 
@@ -180,7 +212,7 @@ class _Ordering:
             if any(c in self.reach(t) or c == t for t in chosen):
                 continue
             chosen.append(c)
-        self.deps.setdefault(symbol, set()).update(chosen)
+        self.deps(symbol).update(chosen)
         self._reach.clear()
         return chosen
 
