@@ -28,6 +28,23 @@ _FIELDS = ("id", "kind", "method", "resource_id", "type", "location", "api_versi
 _DERIVED = ("namespace", "subscription")  # saved for readers of the state file, worked out on load
 
 
+def _guid_text(slot: str) -> Any:
+    """A GUID read as text. The slot holds the text, or the number a lazy GUID of the owning state
+    stands for (see ArmState._lazy_guid), made into text when first read."""
+
+    def get(op: Operation) -> str:
+        value = getattr(op, slot)
+        if type(value) is int:
+            value = op._state.guid_text(value)
+            setattr(op, slot, value)
+        return value
+
+    def put(op: Operation, value: str) -> None:
+        setattr(op, slot, value)
+
+    return property(get, put)
+
+
 class Operation:
     """One asynchronous operation and its (eventual) outcome."""
 
@@ -67,27 +84,8 @@ class Operation:
 
     # -- derived -----------------------------------------------------------------------------
 
-    @property
-    def id(self) -> str:
-        op_id = self._id
-        if type(op_id) is int:
-            op_id = self._id = self._state.guid_text(op_id)
-        return op_id
-
-    @id.setter
-    def id(self, value: str) -> None:
-        self._id = value
-
-    @property
-    def correlation_id(self) -> str:
-        corr = self._corr
-        if type(corr) is int:
-            corr = self._corr = self._state.guid_text(corr)
-        return corr
-
-    @correlation_id.setter
-    def correlation_id(self, value: str) -> None:
-        self._corr = value
+    id = _guid_text("_id")
+    correlation_id = _guid_text("_corr")
 
     @property
     def namespace(self) -> str:
