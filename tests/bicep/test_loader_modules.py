@@ -281,3 +281,71 @@ module json 'json-child.json' = {
     graph = load_graph(main)
     assert [graph.node(m).module.node("ids").loop.count for m in ("none", "json")] == [0, 0]
     assert load_graph(tmp_path / "child.bicep").node("ids").loop.count is None
+
+
+PEERS_TEMPLATE = {
+    "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+    "contentVersion": "1.0.0.0",
+    "parameters": {"hubName": {"type": "string"}},
+    "resources": [{"type": "Microsoft.Network/virtualHubs/bgpConnections", "apiVersion": "2024-05-01",
+                   "name": "[format('{0}/peer{1}', parameters('hubName'), copyIndex())]",
+                   "copy": {"name": "peers", "count": 3},
+                   "properties": {"peerAsn": 65001, "peerIp": "10.0.0.4"}}],
+}
+
+
+def cached(root: Path, registry: str, repository: str, folder: str) -> Path:
+    import json
+
+    return write(root / "br" / registry / repository.replace("/", "$") / folder / "main.json",
+                 json.dumps(PEERS_TEMPLATE))
+
+
+def test_a_registry_module_in_bicep_s_local_cache_is_read_from_there(tmp_path, monkeypatch):
+    from armguard.lint import lint_file
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    main = write(tmp_path / "project" / "main.bicep", """\
+module peers 'br/contoso:network/peers:V1' = [for site in ['a', 'b']: {
+  name: 'peers-${site}'
+  params: { hubName: 'hub-weu' }
+}]
+""")
+    write(tmp_path / "project" / "bicepconfig.json", """{
+  // the alias resolves to contoso.azurecr.io/bicep/network/peers
+  "moduleAliases": {"br": {"contoso": {"registry": "contoso.azurecr.io", "modulePath": "bicep"}}}
+}""")
+    node = load_graph(main, lazy_modules=True).node("peers")
+    assert node.module is None and "bicep restore" in (node.unresolved or "")
+
+    # What `bicep restore` writes: the tag keeps its case as 'V1' + '$' + a mask of upper-case letters.
+    cached(tmp_path / "home" / ".bicep", "contoso.azurecr.io", "bicep/network/peers", "V1$1")
+    main = write(tmp_path / "project" / "again.bicep", main.read_text())  # a new file, a new lookup
+    graph = load_graph(main, lazy_modules=True)
+    assert graph.node("peers").module.node("peers").instance_names == [
+        "hub-weu/peer0", "hub-weu/peer1", "hub-weu/peer2"]
+    # Both iterations deploy the module's BGP connections into one hub: lint sees it through the cache.
+    [finding] = [f for f in lint_file(str(main)).findings if f.rule == "AG101"]
+    assert (finding.symbol, finding.domain) == ("peers", "Microsoft.Network/virtualHubs 'hub-weu'")
+
+
+def test_the_cache_root_can_be_set_in_bicepconfig_and_digests_name_their_folder(tmp_path):
+    digest = "sha256:" + "ab" * 32
+    write(tmp_path / "bicepconfig.json", '{"cacheRootDirectory": "%s"}' % (tmp_path / "cache"))
+    cached(tmp_path / "cache", "mcr.microsoft.com", "bicep/avm/res/network/virtual-hub", "0.4.0$")
+    cached(tmp_path / "cache", "example.azurecr.io$5000", "mods/peers", digest.replace(":", "#"))
+    main = write(tmp_path / "main.bicep", f"""\
+module avm 'br/public:avm/res/network/virtual-hub:0.4.0' = {{
+  name: 'avm'
+  params: {{ hubName: 'hub-a' }}
+}}
+module pinned 'br:example.azurecr.io:5000/mods/peers@{digest}' = {{
+  name: 'pinned'
+  params: {{ hubName: 'hub-b' }}
+}}
+""")
+    graph = load_graph(main, lazy_modules=True)
+    avm, pinned = graph.node("avm"), graph.node("pinned")
+    assert "Microsoft.Network/virtualHubs" in avm.module_types  # still known by type from the AVM table
+    assert avm.module.node("peers").instance_names[0] == "hub-a/peer0"
+    assert pinned.module.node("peers").instance_names[0] == "hub-b/peer0"

@@ -363,6 +363,8 @@ class _Loader:
             return
         if module_path.suffix.lower() != ".json":
             node.module_types = sorted(self.static_types(module_path, chain))
+        else:
+            node.module_types = list(target.types)  # a registry module from the local cache: known by type too
         params_expr = decl.body.get("params") if decl.body is not None else None
 
         def load() -> DeploymentGraph | None:

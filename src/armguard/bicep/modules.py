@@ -1,8 +1,10 @@
 """Module references: local files, Bicep registry (`br:`, `br/alias:`) and template specs (`ts:`).
 
-Registry modules cannot be downloaded here; Azure Verified Modules are mapped to the resource types
-they deploy through a table built from the AVM repository (avm_modules.json). Anything else is
-reported as unresolved, never guessed.
+Registry modules cannot be downloaded here. One that `bicep restore` (or any build) put in Bicep's
+local module cache is read from there: its compiled main.json, found where the Bicep CLI writes it
+(`{cacheRootDirectory or ~/.bicep}/br/{registry}/{repository, '/' as '$'}/{tag, encoded}/main.json`).
+Azure Verified Modules are also mapped to the resource types they deploy through a table built
+from the AVM repository (avm_modules.json). Anything else is reported as unresolved, never guessed.
 """
 
 from __future__ import annotations
@@ -79,14 +81,55 @@ def _resolve_registry(reference: str, from_file: Path) -> ModuleTarget:
     else:
         registry, _, path = body.partition("/")
     module_path = re.split(r"[:@]", path, maxsplit=1)[0]
+    cached = _cached_main(registry, path, from_file)
     if registry.lower() == PUBLIC_REGISTRY and module_path.startswith("bicep/avm/"):
         key = module_path[len("bicep/"):]
         entry = avm_table().get(key)
+        types = tuple(entry.get("deploys") or ()) if entry is not None else ()
+        if cached is not None:
+            return ModuleTarget("local", path=cached, avm_key=key, types=types)
         if entry is None:
             return ModuleTarget("registry", avm_key=key,
                                 reason=f"Azure Verified Module '{key}' is not in armguard's module table")
-        return ModuleTarget("registry", avm_key=key, types=tuple(entry.get("deploys") or ()))
-    return ModuleTarget("registry", reason=f"registry module '{reference}' cannot be downloaded offline")
+        return ModuleTarget("registry", avm_key=key, types=types)
+    if cached is not None:
+        return ModuleTarget("local", path=cached)
+    return ModuleTarget("registry", reason=f"registry module '{reference}' cannot be downloaded offline "
+                                           "(run `bicep restore` to put it in the local module cache)")
+
+
+def _cached_main(registry: str, path: str, from_file: Path) -> Path | None:
+    """The compiled main.json of `registry`/`path` (`repo:tag` or `repo@digest`) in Bicep's local
+    module cache, if it was restored there."""
+    repository, sep, version = path.partition("@") if "@" in path else path.partition(":")
+    if not sep or not version or not registry:
+        return None
+    folder = version.replace(":", "#") if sep == "@" else encode_tag(version)
+    root = cache_root(from_file) / "br" / registry.replace(":", "$").lower() / repository.replace("/", "$")
+    main = root / folder / "main.json"
+    return main if main.is_file() else None
+
+
+def cache_root(from_file: Path) -> Path:
+    """Bicep's local artifact cache: bicepconfig.json's `cacheRootDirectory`, else ~/.bicep."""
+    config = find_bicepconfig(Path(os.path.dirname(os.path.abspath(from_file))))
+    custom = config.get("cacheRootDirectory") if isinstance(config, dict) else None
+    if isinstance(custom, str) and custom.strip():
+        return Path(os.path.expanduser(custom.strip()))
+    return Path.home() / ".bicep"
+
+
+def encode_tag(tag: str) -> str:
+    """A tag as the Bicep CLI names its cache folder (case kept on case-insensitive file systems):
+    the tag, '$', then a hex mask of its upper-case positions (none when there are none)."""
+    mask = 0
+    for i, ch in enumerate(tag):
+        if ch.isupper():
+            mask |= 1 << i
+    if not mask:
+        return f"{tag}$"
+    low, high = mask & (2**64 - 1), mask >> 64
+    return f"{tag}${high:x}{low:016x}" if high else f"{tag}${low:x}"
 
 
 def _alias_config(from_file: Path) -> dict[str, Any]:
