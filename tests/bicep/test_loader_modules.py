@@ -324,9 +324,12 @@ module peers 'br/contoso:network/peers:V1' = [for site in ['a', 'b']: {
     graph = load_graph(main, lazy_modules=True)
     assert graph.node("peers").module.node("peers").instance_names == [
         "hub-weu/peer0", "hub-weu/peer1", "hub-weu/peer2"]
-    # Both iterations deploy the module's BGP connections into one hub: lint sees it through the cache.
-    [finding] = [f for f in lint_file(str(main)).findings if f.rule == "AG101"]
-    assert (finding.symbol, finding.domain) == ("peers", "Microsoft.Network/virtualHubs 'hub-weu'")
+    # Lint sees through the cache: both iterations deploy the module's BGP connections into one hub,
+    # and inside the module its own loop does too (shown at the module declaration, with no fix).
+    inside, loop = sorted((f for f in lint_file(str(main)).findings if f.rule == "AG101"), key=lambda f: f.message)
+    assert (loop.symbol, loop.line, loop.domain) == ("peers", 1, "Microsoft.Network/virtualHubs 'hub-weu'")
+    assert inside.message.startswith("in module 'peers' (br/contoso:network/peers:V1): loop 'peers' writes 3 ")
+    assert (inside.line, inside.path, inside.fix) == (1, str(main), None)
 
 
 def test_the_cache_root_can_be_set_in_bicepconfig_and_digests_name_their_folder(tmp_path):

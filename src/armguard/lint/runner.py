@@ -16,7 +16,7 @@ from armguard.lint.context import LintContext
 from armguard.lint.discovery import Missing, iter_templates
 from armguard.lint.findings import Finding
 from armguard.lint.rules import all_rules
-from armguard.model import DeploymentGraph
+from armguard.model import DeploymentGraph, Node
 from armguard.source import SourceFile
 
 _PARALLEL_THRESHOLD = 8
@@ -93,21 +93,24 @@ def lint_file(path: str) -> FileResult:
         except ArmguardError as e:
             raise ArmguardError(f"catalog in config: {e.message}", path=config.path) from None
         findings: list[Finding] = []
-        seen: set[tuple[str, int, int]] = set()
-        for part in (graph, *inline_graphs(graph)):
-            ctx = LintContext(part, catalog, source, config.levels, nested=part is not graph)
+        seen: set[tuple[str, int, int, str]] = set()
+        for part, via in _parts(graph):
+            ctx = LintContext(part, catalog, source if via is None else None, config.levels, nested=part is not graph)
             for rule in all_rules():
                 level = config.levels.get(rule.id, rule.level)
                 if level == "off":
                     continue
                 for f in rule.check(ctx):
-                    if f.path != path or (f.rule, f.line, f.column) in seen:
+                    if via is not None:
+                        f = _through_module(f, via, path)
+                    key = (f.rule, f.line, f.column, f.message if via is not None else "")
+                    if f.path != path or key in seen:
                         continue
                     if rule.id in config.levels:
                         f.level = level  # type: ignore[assignment]
                     if part is not graph and f.level == "info":
                         continue
-                    seen.add((f.rule, f.line, f.column))
+                    seen.add(key)
                     findings.append(f)
         result.findings = sorted(_unsuppressed(findings, graph, source), key=lambda f: f.sort_key())
     except ArmguardError as e:
@@ -115,6 +118,32 @@ def lint_file(path: str) -> FileResult:
     except RecursionError:
         result.errors.append(FileError(path, 1, 1, "template nested too deeply to analyse"))
     return result
+
+
+def _parts(graph: DeploymentGraph) -> Iterator[tuple[DeploymentGraph, Node | None]]:
+    """What a file's lint checks, each with the module declaration it is reached through: the
+    file's graph, the nested templates written inside it, and (Bicep) the templates of registry
+    modules restored in Bicep's local cache, whose findings are shown at the module declaration:
+    the module is not the user's to edit, but the deployment that fails is theirs."""
+    yield graph, None
+    for nested in inline_graphs(graph):
+        yield nested, None
+    if graph.language != "bicep":
+        return
+    for node in graph.nodes:
+        if node.kind == "module" and (node.module_ref or "").startswith(("br:", "br/")) and node.module_readable:
+            module = node.module
+            if module is not None:
+                yield module, node
+                for nested in inline_graphs(module):
+                    yield nested, node
+
+
+def _through_module(f: Finding, via: Node, path: str) -> Finding:
+    """A finding inside a registry module, shown at the declaration that deploys it (no fix)."""
+    return Finding(rule=f.rule, level=f.level, path=path, line=via.line, column=via.column,
+                   message=f"in module '{via.symbol}' ({via.module_ref}): {f.message}", domain=f.domain,
+                   members=f.members, reason=f.reason, fix=None, symbol=via.symbol)
 
 
 def inline_graphs(graph: DeploymentGraph, depth: int = 0) -> Iterator[DeploymentGraph]:
