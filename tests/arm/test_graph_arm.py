@@ -363,3 +363,21 @@ def test_an_unknown_child_name_gets_one_unknown_per_segment(tmp_path):
 def test_graph_keeps_the_template_as_syntax(classic):
     assert classic.syntax.path == classic.path
     assert not classic.syntax.symbolic
+
+
+def test_a_depends_on_with_unknown_names_resolves_to_the_one_resource_of_its_type(tmp_path):
+    # The names are the same values written two ways: Resource Manager matches them, so must we.
+    params = {"server": {"type": "string"}, "db": {"type": "string"}}
+    db_type = "Microsoft.Sql/servers/databases"
+    database = resource("[concat(string(parameters('server')), '/', string(parameters('db')))]", db_type)
+    extension = resource("[concat(parameters('server'), '/', parameters('db'), '/Import')]",
+                         "Microsoft.Sql/servers/databases/extensions",
+                         dependsOn=["[resourceId('Microsoft.Sql/servers/databases', parameters('server'), "
+                                    "parameters('db'))]"])
+    graph = load_graph(write(tmp_path, template(database, extension, parameters=params)))
+    ext = graph.nodes[1]
+    assert (graph.nodes[0].symbol, "dependsOn") in deps(ext)
+    # With two databases it could be either: nothing is made up.
+    other = resource("[concat(parameters('server'), '/other')]", db_type)
+    graph = load_graph(write(tmp_path, template(database, other, extension, parameters=params), name="two.json"))
+    assert [d for d in deps(graph.nodes[2]) if d[1] == "dependsOn"] == []

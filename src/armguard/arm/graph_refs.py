@@ -205,8 +205,19 @@ class ResourceIndex:
             return [self.by_loop[key]]
         ref = parse_key(key)
         if ref.type is not None:
-            return list(self.by_key.get(ref, []))
+            found = self.by_key.get(ref)
+            if found is None and has_unknown(key):
+                return self._only_of_type(ref)
+            return list(found or ())
         return list(self.by_name.get(ref.names, []))
+
+    def _only_of_type(self, ref: ResourceKey) -> list[str]:
+        """A reference whose names are not known offline, to the one resource of its type with as many
+        name segments: Resource Manager resolves it by value, and there is nothing else it can name
+        (`resourceId('T', parameters('a'), parameters('b'))` against `concat(string(a), '/', string(b))`)."""
+        same = [symbols for k, symbols in self.by_key.items() if k.type == ref.type and len(k.names) == len(ref.names)]
+        found = {s for symbols in same for s in symbols}
+        return list(found) if len(found) == 1 else []
 
     def symbol_of(self, key: str) -> str | None:
         """The symbol a 2.0 reference names: 'sym', 'sym[3]', 'parent::child' (case-insensitive)."""
