@@ -381,3 +381,24 @@ def test_a_depends_on_with_unknown_names_resolves_to_the_one_resource_of_its_typ
     other = resource("[concat(parameters('server'), '/other')]", db_type)
     graph = load_graph(write(tmp_path, template(database, other, extension, parameters=params), name="two.json"))
     assert [d for d in deps(graph.nodes[2]) if d[1] == "dependsOn"] == []
+
+
+def test_what_resource_managers_reader_takes_lint_reads_too(tmp_path):
+    # A deployment script written over several lines, a linked-template parent building its child's
+    # URI on templateLink (there only when deployed from a URI), and the 1.9-experimental symbolic form.
+    script = ('{"$schema": "%s", "contentVersion": "1.0.0.0", "resources": [{"type": '
+              '"Microsoft.Resources/deploymentScripts", "apiVersion": "2020-10-01", "name": "s", "kind": "AzureCLI",'
+              ' "properties": {"scriptContent": "\n  echo one\n  echo two\n"}}]}') % SCHEMA
+    path = tmp_path / "script.json"
+    path.write_text(script, encoding="utf-8")
+    assert load_graph(str(path)).nodes[0].properties["scriptContent"] == "\n  echo one\n  echo two\n"
+
+    link = resource("child", "Microsoft.Resources/deployments", properties={
+        "mode": "Incremental",
+        "templateLink": {"uri": "[uri(deployment().properties.templateLink.uri, 'child.json')]"}})
+    graph = load_graph(write(tmp_path, template(link), name="parent.json"))
+    assert graph.errors == [] and graph.nodes[0].kind == "module"
+
+    symbolic = {"$schema": SCHEMA, "languageVersion": "1.9-experimental", "contentVersion": "1.0.0.0",
+                "resources": {"nsg": resource("nsg")}}
+    assert [n.symbol for n in load_graph(write(tmp_path, symbolic, name="preview.json")).nodes] == ["nsg"]

@@ -93,6 +93,10 @@ def offline_context(given: Mapping[str, Any] | None) -> dict[str, Any]:
         # parent deployment, which a placeholder would hide.
         deployment = dict(EvalContext().deployment)
         deployment["name"] = Unknown("deployment().name", {"runtime:deployment"})
+        # Present when the template is deployed from a URI (linked templates build relative links
+        # on deployment().properties.templateLink.uri); offline, whether it is is not known.
+        deployment["properties"] = {**deployment["properties"], "templateLink": Unknown(
+            "deployment().properties.templateLink", {"runtime:deployment"})}
         out["deployment"] = deployment
     return out
 

@@ -91,14 +91,17 @@ def _blank_comments(text: str) -> str:
 
 
 def parse_json(source: SourceFile) -> tuple[Any, str]:
-    """The decoded value and the text positions refer to (comments blanked when there were any)."""
+    """The decoded value and the text positions refer to (comments blanked when there were any).
+
+    Resource Manager's reader takes comments and strings that run over several lines (a
+    deployment script's `scriptContent`), so these are read too (`strict=False`)."""
     try:
-        return json.loads(source.text), source.text
+        return json.loads(source.text, strict=False), source.text
     except json.JSONDecodeError:
         pass
     text = _blank_comments(source.text)
     try:
-        return json.loads(text), text
+        return json.loads(text, strict=False), text
     except json.JSONDecodeError as e:
         raise ArmguardError(f"invalid JSON: {e.msg}", path=source.path, line=e.lineno, column=e.colno) from None
     except RecursionError:
@@ -304,7 +307,8 @@ def template_from_object(data: Any, source: SourceFile, locator: JsonLocator, ba
         raise probe.error("template has no 'resources'", base)
     language = field_value(data, "languageVersion")
     symbolic = isinstance(resources, dict)
-    if symbolic and not (isinstance(language, str) and language.startswith("2")):
+    # 1.9-experimental: the preview of symbolic names that Bicep emitted before 2.0.
+    if symbolic and not (isinstance(language, str) and language.startswith(("2", "1.9-experimental"))):
         raise probe.error("'resources' is an object (symbolic names), which needs languageVersion 2.0",
                           (*base, resources_key))
     template = Template(source, locator, base, data, scope or default_scope, symbolic)
