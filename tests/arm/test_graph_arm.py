@@ -386,9 +386,9 @@ def test_a_depends_on_with_unknown_names_resolves_to_the_one_resource_of_its_typ
 def test_what_resource_managers_reader_takes_lint_reads_too(tmp_path):
     # A deployment script written over several lines, a linked-template parent building its child's
     # URI on templateLink (there only when deployed from a URI), and the 1.9-experimental symbolic form.
-    script = ('{"$schema": "%s", "contentVersion": "1.0.0.0", "resources": [{"type": '
-              '"Microsoft.Resources/deploymentScripts", "apiVersion": "2020-10-01", "name": "s", "kind": "AzureCLI",'
-              ' "properties": {"scriptContent": "\n  echo one\n  echo two\n"}}]}') % SCHEMA
+    body = json.dumps(template(resource("s", "Microsoft.Resources/deploymentScripts", kind="AzureCLI",
+                                        properties={"scriptContent": "@SCRIPT@"})))
+    script = body.replace("@SCRIPT@", "\n  echo one\n  echo two\n")  # raw line breaks inside the string
     path = tmp_path / "script.json"
     path.write_text(script, encoding="utf-8")
     assert load_graph(str(path)).nodes[0].properties["scriptContent"] == "\n  echo one\n  echo two\n"
