@@ -320,7 +320,9 @@ module peers 'br/contoso:network/peers:V1' = [for site in ['a', 'b']: {
 
     # What `bicep restore` writes: the tag keeps its case as 'V1' + '$' + a mask of upper-case letters.
     cached(tmp_path / "home" / ".bicep", "contoso.azurecr.io", "bicep/network/peers", "V1$1")
-    main = write(tmp_path / "project" / "again.bicep", main.read_text())  # a new file, a new lookup
+    # A new process would see it; here, a file in another folder (the cache is looked at once per folder).
+    write(tmp_path / "project2" / "bicepconfig.json", (tmp_path / "project" / "bicepconfig.json").read_text())
+    main = write(tmp_path / "project2" / "again.bicep", main.read_text())
     graph = load_graph(main, lazy_modules=True)
     assert graph.node("peers").module.node("peers").instance_names == [
         "hub-weu/peer0", "hub-weu/peer1", "hub-weu/peer2"]

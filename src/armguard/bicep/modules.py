@@ -104,15 +104,26 @@ def _cached_main(registry: str, path: str, from_file: Path) -> Path | None:
     repository, sep, version = path.partition("@") if "@" in path else path.partition(":")
     if not sep or not version or not registry:
         return None
+    br = _registry_cache(os.path.dirname(os.path.abspath(from_file)))
+    if br is None:
+        return None  # nothing was ever restored there (the usual case on a build machine)
     folder = version.replace(":", "#") if sep == "@" else encode_tag(version)
-    root = cache_root(from_file) / "br" / registry.replace(":", "$").lower() / repository.replace("/", "$")
-    main = root / folder / "main.json"
+    main = br / registry.replace(":", "$").lower() / repository.replace("/", "$") / folder / "main.json"
     return main if main.is_file() else None
 
 
-def cache_root(from_file: Path) -> Path:
-    """Bicep's local artifact cache: bicepconfig.json's `cacheRootDirectory`, else ~/.bicep."""
-    config = find_bicepconfig(Path(os.path.dirname(os.path.abspath(from_file))))
+@lru_cache(maxsize=256)
+def _registry_cache(directory: str) -> Path | None:
+    """The `br` folder of the module cache that files in `directory` use, when it exists (looked at
+    once per folder: lint runs are short, and most machines have no cache at all)."""
+    br = cache_root(Path(directory)) / "br"
+    return br if br.is_dir() else None
+
+
+def cache_root(directory: Path) -> Path:
+    """Bicep's local artifact cache for files in `directory`: bicepconfig.json's
+    `cacheRootDirectory`, else ~/.bicep."""
+    config = find_bicepconfig(directory)
     custom = config.get("cacheRootDirectory") if isinstance(config, dict) else None
     if isinstance(custom, str) and custom.strip():
         return Path(os.path.expanduser(custom.strip()))
