@@ -164,7 +164,7 @@ def test_probabilistic_faults_are_seeded():
     first, fired = pattern(1)
     assert pattern(1) == (first, fired)  # the same seed draws the same faults
     assert pattern(2)[0] != first  # another seed draws others
-    assert True in first and False in first
+    assert any(first) and not all(first)  # some writes were rejected, some went through
     assert fired == first.count(False)  # every rejection is the fault firing, and only those
 
 
