@@ -384,6 +384,11 @@ def evaluate_expr(expr: Expr, ctx: EvalContext) -> Any:
     raise EvaluationError(f"not an expression: {expr!r}")
 
 
+def _stand_in(expr: Expr) -> ProviderValue:
+    """What an emulated resource's provider-only property reads as (see `ProviderState`)."""
+    return ProviderValue(f"<emulated {render(expr)}>")
+
+
 def _member(target: Any, name: str, expr: Expr) -> Any:
     if isinstance(target, Unknown):
         return Unknown(render(expr), target.deps)
@@ -391,14 +396,14 @@ def _member(target: Any, name: str, expr: Expr) -> Any:
         key = ci_find_key(target, name)
         if key is None:
             if isinstance(target, ProviderState):
-                return ProviderValue(f"<emulated {render(expr)}>")
+                return _stand_in(expr)
             available = ", ".join(sorted(target)) or "none"
             raise EvaluationError(
                 f"property '{name}' does not exist in {render(expr.target)} (available: {available})"  # type: ignore[union-attr]
             )
         return target[key]
     if isinstance(target, ProviderValue):
-        return ProviderValue(f"<emulated {render(expr)}>")
+        return _stand_in(expr)
     raise EvaluationError(f"cannot read property '{name}' of {type_name(target)} {render(expr.target)}")  # type: ignore[union-attr]
 
 
@@ -406,7 +411,7 @@ def _index(target: Any, index: Any, expr: Index) -> Any:
     if isinstance(target, Unknown) or isinstance(index, Unknown):
         return merge_unknown(render(expr), target, index)
     if isinstance(target, ProviderValue):
-        return ProviderValue(f"<emulated {render(expr)}>")
+        return _stand_in(expr)
     if isinstance(target, list):
         if not is_int(index):
             raise EvaluationError(f"an array index must be an int, got {type_name(index)} in {render(expr)}")
@@ -419,7 +424,7 @@ def _index(target: Any, index: Any, expr: Index) -> Any:
         key = ci_find_key(target, index)
         if key is None:
             if isinstance(target, ProviderState):
-                return ProviderValue(f"<emulated {render(expr)}>")
+                return _stand_in(expr)
             raise EvaluationError(f"property '{index}' does not exist in {render(expr.target)}")
         return target[key]
     raise EvaluationError(f"cannot index {type_name(target)} in {render(expr)}")

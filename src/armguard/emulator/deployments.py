@@ -508,7 +508,7 @@ class DeploymentsMixin:
     def _maybe_over(self, dep: Deployment, t: float) -> None:
         executor = dep.executor
         if executor is not None and executor.remaining == 0 and dep.state == DEP_RUNNING:
-            failed = [s for s in dep.executor.steps if s.status == FAILED]
+            failed = [s for s in executor.steps if s.status == FAILED]
             if not failed and self._complete_mode_deletes(dep, t):
                 return
             self._end(dep, t, "Failed" if failed else "Succeeded")

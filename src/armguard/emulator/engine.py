@@ -111,10 +111,6 @@ class Executor:
         # which PUT reaches the provider first is not defined). None keeps template order.
         self.shuffle = shuffle
 
-    @property
-    def done(self) -> bool:
-        return self.remaining == 0
-
     def start(self, now: float, launch: Launch) -> None:
         ready = [s for s in self.steps if s.waiting == 0 and s.status == PENDING]
         if self.shuffle is not None and len(ready) > 1:

@@ -85,6 +85,11 @@ _LOCKS_TYPE_KEY = LOCK_TYPE.lower()
 _ROUTED_TYPE_KEYS = frozenset({"", _LOCKS_TYPE_KEY, _DEPLOYMENTS_TYPE_KEY})  # "": a group or subscription id
 
 
+def _registration_key(subscription_id: str, namespace: str) -> str:
+    """Where `ArmState.registrations` keeps a namespace's registration in a subscription."""
+    return f"{subscription_id}|{namespace}".lower()
+
+
 class ArmState(DeploymentsMixin):
     """All emulated state: subscriptions, groups, resources, locks, operations, deployments, events."""
 
@@ -125,7 +130,7 @@ class ArmState(DeploymentsMixin):
         self.by_group: dict[str, dict[str, None]] = {}
         self._operations: dict[str, Operation] = {}
         self._unindexed: list[Operation] = []  # made since `operations` was last read (ids still numbers)
-        # "{subscription}|{namespace}" lower-cased -> (namespace as registered, "Registered" | "Unregistered")
+        # `_registration_key(subscription, namespace)` -> (namespace as registered, "Registered" | "Unregistered")
         self.registrations: dict[str, tuple[str, str]] = {}
         # (time, sequence, kind, ref): "op" events carry the Operation, others a deployment ref
         self._events: list[tuple[float, int, str, Any]] = []
@@ -543,7 +548,7 @@ class ArmState(DeploymentsMixin):
         deleting = method == "DELETE"
         if existing is None and deleting:
             return {}, None  # nothing to delete: 204
-        op_id = self._guid_tail = (self._guid_tail + _GUID_STEP) & _GUID_MASK  # _lazy_guid(), inlined
+        op_id = self._lazy_guid()
         if victims:
             for victim in victims:
                 self._supersede(victim, now, rid, method, self.guid_text(op_id))
@@ -659,7 +664,7 @@ class ArmState(DeploymentsMixin):
             if group.state == DELETING:
                 raise E.group_being_deleted(group.name)
         if self.registrations and method != "DELETE":
-            registered = self.registrations.get(f"{sub}|{rid.namespace}".lower())
+            registered = self.registrations.get(_registration_key(sub or "", rid.namespace or ""))
             if registered is not None and registered[1] == UNREGISTERED:
                 raise E.missing_subscription_registration(registered[0])
         resources = self.resources
@@ -1007,12 +1012,12 @@ class ArmState(DeploymentsMixin):
     def register_provider(self, subscription_id: str, namespace: str, registered: bool = True) -> dict[str, Any]:
         self.ensure_subscription(subscription_id)
         check_namespace(namespace)
-        self.registrations[f"{subscription_id}|{namespace}".lower()] = (namespace,
-                                                                       REGISTERED if registered else UNREGISTERED)
+        self.registrations[_registration_key(subscription_id, namespace)] = (
+            namespace, REGISTERED if registered else UNREGISTERED)
         return self.get_provider(subscription_id, namespace)
 
     def _registration(self, subscription_id: str, namespace: str) -> str:
-        found = self.registrations.get(f"{subscription_id}|{namespace}".lower())
+        found = self.registrations.get(_registration_key(subscription_id, namespace))
         return found[1] if found else REGISTERED
 
     def _provider_types(self) -> dict[str, dict[str, Any]]:
